@@ -1,0 +1,24 @@
+# Phase 4a: the demo backbones, a tiny T5 and BART pre-trained on the demo world (models/<ds>/<arch>),
+# saved with save_pretrained so training loads them exactly as it loads t5-base.
+
+
+rule backbone_demo:
+    input:
+        manifest=f"{DATA}/manifest.json",
+        image=f"features/{DS}/image.h5",
+        video=f"features/{DS}/video.h5",
+    output:
+        directory(f"models/{DS}/{{arch}}"),
+    wildcard_constraints:
+        arch="t5|bart",
+    params:
+        data=DATA,
+        steps=config.get("backbone_demo", {}).get("steps", 400),
+    log:
+        f"{LOGS}/backbone_demo_{{arch}}.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+    shell:
+        "{VLPEFT} backbone-demo --data {params.data} --arch {wildcards.arch} --out {output}"
+        " --features-image {input.image} --features-video {input.video} --steps {params.steps} > {log} 2>&1"

@@ -1,0 +1,61 @@
+# Phase 3: the CLIP feature cache (image RN grids, video per-frame ViT embeddings).
+
+
+rule clip_demo:
+    input:
+        manifest=f"{DATA}/manifest.json",
+    output:
+        rn=f"models/{DS}/clip_rn.pt",
+        vit=f"models/{DS}/clip_vit.pt",
+    params:
+        data=DATA,
+        steps=config["clip"]["demo_steps"],
+    log:
+        f"{LOGS}/clip_demo.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+    shell:
+        "{VLPEFT} clip-demo --data {params.data} --out-rn {output.rn} --out-vit {output.vit}"
+        " --steps {params.steps} > {log} 2>&1"
+
+
+rule features_image:
+    input:
+        manifest=f"{DATA}/manifest.json",
+        clip=clip_input("image"),
+    output:
+        f"features/{DS}/image.h5",
+    params:
+        images=f"{DATA}/images",
+        clip=clip_checkpoint("image"),
+        batch=config["clip"]["batch_size"],
+        device=config["clip"]["device"],
+    log:
+        f"{LOGS}/features_image.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+    shell:
+        "{VLPEFT} features --kind image --clip {params.clip} --images {params.images} --out {output}"
+        " --batch-size {params.batch} --device {params.device} > {log} 2>&1"
+
+
+rule features_video:
+    input:
+        frames=f"frames/{DS}/frames.h5",
+        clip=clip_input("video"),
+    output:
+        f"features/{DS}/video.h5",
+    params:
+        clip=clip_checkpoint("video"),
+        batch=config["clip"]["batch_size"],
+        device=config["clip"]["device"],
+    log:
+        f"{LOGS}/features_video.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+    shell:
+        "{VLPEFT} features --kind video --clip {params.clip} --frames {input.frames} --out {output}"
+        " --batch-size {params.batch} --device {params.device} > {log} 2>&1"

@@ -1,0 +1,75 @@
+# Phase 4b/5: one training run per (group, backbone, method, seed), then its evaluation.
+
+
+def _group(wildcards):
+    return config["groups"][wildcards.group]
+
+
+rule train:
+    input:
+        manifest=f"{DATA}/manifest.json",
+        image=f"features/{DS}/image.h5",
+        video=f"features/{DS}/video.h5",
+        backbone=backbone_input,
+    output:
+        adapter="runs/{group}/{backbone}/{method}/seed{seed}/adapter.safetensors",
+        log="runs/{group}/{backbone}/{method}/seed{seed}/train_log.jsonl",
+    wildcard_constraints:
+        group="image|video",
+        seed=r"\d+",
+    params:
+        data=DATA,
+        backbone=lambda w: backbone_path(w.backbone),
+        tasks=lambda w: ",".join(_group(w)["tasks"]),
+        batch=lambda w: config["train"]["batch_size"][w.backbone],
+        lr=lambda w: f"--lr {config['train']['lr']}" if config["train"].get("lr") else "",
+        overrides=lambda w: method_set_args(config, w.method),
+        recipe=lambda w: (
+            f"--epochs {config['train']['epochs']} --warmup-ratio {config['train']['warmup_ratio']}"
+            f" --grad-clip {config['train']['grad_clip']} --checkpoint-every {config['train']['checkpoint_every']}"
+            f" --device {config['train']['device']}"
+            + (" --fix-no-decay" if config["train"].get("fix_no_decay") else "")
+            + (" --fix-gqa-prefix" if config["train"].get("fix_gqa_prefix") else "")
+        ),
+        out=lambda w, output: os.path.dirname(output.adapter),
+    log:
+        "logs/train/{group}_{backbone}_{method}_seed{seed}.log",
+    threads: 2
+    resources:
+        mem_mb=6000,
+        gpu=1 if config["train"].get("device", "cpu").startswith("cuda") else 0,
+    shell:
+        "{VLPEFT} train --data {params.data} --features-image {input.image} --features-video {input.video}"
+        " --backbone {params.backbone} --method {wildcards.method} --group {wildcards.group}"
+        " --tasks {params.tasks} --seed {wildcards.seed} --batch-size {params.batch} {params.lr}"
+        " {params.recipe} {params.overrides} --out {params.out} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        adapter="runs/{group}/{backbone}/{method}/seed{seed}/adapter.safetensors",
+        image=f"features/{DS}/image.h5",
+        video=f"features/{DS}/video.h5",
+        backbone=backbone_input,
+    output:
+        metrics="runs/{group}/{backbone}/{method}/seed{seed}/metrics.json",
+    wildcard_constraints:
+        group="image|video",
+        seed=r"\d+",
+    params:
+        data=DATA,
+        backbone=lambda w: backbone_path(w.backbone),
+        split=config.get("evaluate", {}).get("split", "test"),
+        device=config["train"]["device"],
+        fix_gqa=" --fix-gqa-prefix" if config["train"].get("fix_gqa_prefix") else "",
+        run=lambda w, output: os.path.dirname(output.metrics),
+    log:
+        "logs/evaluate/{group}_{backbone}_{method}_seed{seed}.log",
+    threads: 2
+    resources:
+        mem_mb=6000,
+        gpu=1 if config["train"].get("device", "cpu").startswith("cuda") else 0,
+    shell:
+        "{VLPEFT} evaluate --run {params.run} --data {params.data} --features-image {input.image}"
+        " --features-video {input.video} --backbone {params.backbone} --split {params.split}"
+        " --device {params.device}{params.fix_gqa} > {log} 2>&1"
