@@ -1,0 +1,88 @@
+"""``build_model``: a project config (random weights) or a pre-trained checkpoint, resized per B.0,
+wrapped in ``VLModel``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from torch import nn
+from transformers import AutoConfig, PreTrainedModel
+from transformers.models.bart.modeling_bart import BartScaledWordEmbedding
+
+from .configs import (PROJECT_CONFIGS, apply_overrides, arch_of_config, backbone_arch, backbone_config,
+                      resized_vocab_size, set_dropout)
+from .tokenizer import load_tokenizer, resolve_name
+from .vl import BACKBONE_CLASSES, VLModel
+
+
+def build_model(name_or_path: str | os.PathLike, *, feat_dim: int, from_config: bool = False,
+                arch: str | None = None, dropout: float | None = None, **config_overrides: Any) -> VLModel:
+    """Build the VL backbone with its vocabulary resized per methods.md B.0.
+
+    - ``from_config=True``: ``name_or_path`` is a project config (``bart-base``, ``t5-base``,
+      ``tiny-bart``, ``tiny-t5``); weights are random (deterministic under ``torch.manual_seed``),
+      nothing is read or downloaded. Building under ``with torch.device("meta"):`` gives exact
+      parameter counts of the full-size models without allocating them.
+    - otherwise ``from_pretrained(name_or_path)``: a local directory (model + tokenizer) or a hub name
+      (a project name maps to its hub name); offline and absent raises FileNotFoundError. The arch
+      is the config's ``model_type``, the embedding is resized to the prepared tokenizer's length.
+
+    ``arch``, when given, must agree with the backbone's. ``dropout`` sets every dropout probability;
+    ``config_overrides`` set other config fields (unknown ones raise KeyError).
+    """
+    if from_config:
+        name = str(name_or_path)
+        if name not in PROJECT_CONFIGS:
+            raise KeyError(f"unknown backbone config {name!r} (from_config=True); expected one of "
+                           f"{', '.join(PROJECT_CONFIGS)}")
+        if "vocab_size" in config_overrides:  # the B.0 resize target is stored per config name
+            raise ValueError(f"{name}: vocab_size cannot be overridden with from_config=True")
+        found_arch, vocab = backbone_arch(name), resized_vocab_size(name)
+        config = backbone_config(name, **config_overrides)
+    else:
+        name = resolve_name(name_or_path)
+        try:
+            config = AutoConfig.from_pretrained(name)
+        except OSError as e:
+            raise FileNotFoundError(f"backbone {str(name_or_path)!r}: not a local model directory, and not "
+                                    f"loadable from the hub (offline?): {e}") from None
+        found_arch = arch_of_config(config, source=str(name_or_path))
+        apply_overrides(config, config_overrides, source=str(name_or_path))
+        vocab = len(load_tokenizer(name, found_arch))
+    if arch is not None and arch != found_arch:
+        raise ValueError(f"backbone {str(name_or_path)!r} is a {found_arch} model, not {arch}")
+    if dropout is not None:
+        set_dropout(config, dropout)
+    cls = BACKBONE_CLASSES[found_arch]
+    backbone = cls(config) if from_config else cls.from_pretrained(name, config=config)
+    resize_vocabulary(backbone, vocab)
+    return VLModel(backbone, feat_dim=feat_dim)
+
+
+def resize_vocabulary(backbone: PreTrainedModel, n_rows: int) -> None:
+    """Resize the tied token embedding / LM head to ``n_rows``, new rows initialised as the original code did.
+
+    New rows follow the backbone's ``_init_weights`` (BART N(0, 0.02), T5 N(0, 1)), not the
+    mean-of-old-rows default of recent transformers: the last rows are the object-order embeddings.
+    BART's scaled word embedding (``embed_scale``) survives the resize.
+    """
+    if backbone.get_input_embeddings().num_embeddings == n_rows:
+        return
+    old = backbone.get_input_embeddings()
+    backbone.resize_token_embeddings(n_rows, mean_resizing=False)
+    new = backbone.get_input_embeddings()
+    if isinstance(old, BartScaledWordEmbedding) and not isinstance(new, BartScaledWordEmbedding):
+        scaled = BartScaledWordEmbedding(n_rows, new.embedding_dim, old.padding_idx, embed_scale=old.embed_scale)
+        scaled.weight = new.weight  # the same Parameter: the LM head stays tied
+        backbone.set_input_embeddings(scaled)
+    if backbone.config.tie_word_embeddings and backbone.get_output_embeddings().weight is not new.weight:
+        backbone.tie_weights()
+
+
+def is_tied(model: VLModel) -> bool:
+    """True when the LM head, the encoder/decoder token embeddings and the object-order rows share one tensor."""
+    weight = model.backbone.get_input_embeddings().weight
+    others = [model.backbone.get_output_embeddings(), model.encoder.embed_tokens,
+              model.backbone.get_decoder().embed_tokens, model.visual_embedding.obj_order_embedding]
+    return all(isinstance(m, nn.Module) and m.weight is weight for m in others)
