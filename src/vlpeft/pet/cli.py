@@ -1,0 +1,81 @@
+"""``vlpeft params``: the "updated parameters (%)" column of a method on a backbone, computed from the
+instantiated model (methods.md E). Full-size backbones are built under ``torch.device("meta")``: the
+counts are exact and nothing is allocated."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+from vlpeft.tasks import GROUPS
+
+from .accounting import count_parameters
+from .registry import METHODS, apply_method
+
+BACKBONES = ("bart-base", "t5-base", "tiny-bart", "tiny-t5")
+FEAT_DIM = {"image": 2048, "video": 512}  # CLIP RN101 grid / ViT-B/32 frame features (methods.md C)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backbone", choices=BACKBONES, help="project backbone config")
+    parser.add_argument("--method", choices=sorted(METHODS), help="PET method (registry name)")
+    parser.add_argument("--tasks", choices=sorted(GROUPS), default="image", help="task group (default: image)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a method hyper-parameter (repeatable), e.g. --set reduction_factor=4")
+    parser.add_argument("--all", action="store_true",
+                        help="every method on bart-base and t5-base for both task groups")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["r=64", "zero_init=false"]`` -> ``{"r": 64, "zero_init": "false"}`` (JSON values where they parse)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def params_row(backbone: str, group: str, method: str, overrides: dict | None = None) -> dict:
+    """Build ``backbone`` for ``group`` (under the meta device), apply ``method``, count."""
+    from vlpeft.models import build_model
+
+    with torch.device("meta"):
+        model = build_model(backbone, feat_dim=FEAT_DIM[group], from_config=True)
+        apply_method(model, method, list(GROUPS[group]), overrides)
+    trainable, total, percent = count_parameters(model)
+    return {"backbone": backbone, "tasks": group, "method": method, "trainable": trainable, "total": total,
+            "percent": round(percent, 3)}
+
+
+def _table(rows: list[dict]) -> str:
+    lines = [f"{'backbone':<10} {'tasks':<6} {'method':<24} {'trainable':>12} {'total':>12} {'percent':>8}"]
+    for r in rows:
+        lines.append(f"{r['backbone']:<10} {r['tasks']:<6} {r['method']:<24} {r['trainable']:>12,} "
+                     f"{r['total']:>12,} {r['percent']:>8.3f}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = parse_overrides(args.overrides)
+    if args.all:
+        if overrides:
+            raise ValueError("--set cannot be combined with --all (each method has its own settings)")
+        jobs = [(b, g, m) for b in ("bart-base", "t5-base") for g in sorted(GROUPS) for m in METHODS]
+    else:
+        if not args.backbone or not args.method:
+            raise ValueError("--backbone and --method are required (or use --all)")
+        jobs = [(args.backbone, args.tasks, args.method)]
+    from tqdm import tqdm
+
+    rows = [params_row(b, g, m, overrides) for b, g, m in tqdm(jobs, disable=len(jobs) == 1, file=sys.stderr)]
+    print(json.dumps(rows, indent=2) if args.json else _table(rows))
+    return 0

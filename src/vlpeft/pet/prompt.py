@@ -1,0 +1,46 @@
+"""Input-level prompt tuning with an MLP reparameterisation (methods.md B.1.5): per task (or one
+shared) ``Embedding(40, d) -> Linear(d, 800) -> Tanh -> Linear(800, d)``, prepended to the encoder
+input by the model (``VLModel.prompt``). Our own module: PEFT's prompt tuning prepends to the
+whole ``inputs_embeds`` and has no per-task routing, so it cannot express the VL-Adapter placement.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import PETModule, init_linear_, per_task_modules
+
+
+class InputPrompt(PETModule):
+    def __init__(self, length: int, d: int, mid: int, init_std: float):
+        super().__init__()
+        self.embedding = nn.Embedding(length, d)
+        self.mlp = nn.Sequential(nn.Linear(d, mid), nn.Tanh(), nn.Linear(mid, d))
+        nn.init.normal_(self.embedding.weight, std=init_std)
+        init_linear_(self.mlp[0], init_std)
+        init_linear_(self.mlp[2], init_std)
+
+    def forward(self, batch_size: int) -> torch.Tensor:
+        return self.mlp(self.embedding.weight).unsqueeze(0).expand(batch_size, -1, -1)
+
+
+class TaskPrompts(PETModule):
+    """``prompt(task, batch_size) -> (B, P, d)``: the contract of ``VLModel.prompt``."""
+
+    def __init__(self, per_task: dict[str, nn.Module]):
+        super().__init__()
+        self.per_task = nn.ModuleDict(per_task)
+
+    def forward(self, task: str, batch_size: int) -> torch.Tensor:
+        if task not in self.per_task:
+            raise KeyError(f"prompt tuning has no prompt for task {task!r} (known tasks: {sorted(self.per_task)})")
+        return self.per_task[task](batch_size)
+
+
+def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
+    if cfg["sharing"] not in ("single", "multiple"):
+        raise ValueError(f"prompt sharing must be 'single' or 'multiple', got {cfg['sharing']!r}")
+    d = int(model.backbone.config.d_model)
+    make = lambda: InputPrompt(cfg["prompt_len"], d, cfg["mid_dim"], cfg["init_std"])  # noqa: E731
+    model.prompt = TaskPrompts(per_task_modules(tasks, make, shared=cfg["sharing"] == "single"))
