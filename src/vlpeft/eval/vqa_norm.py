@@ -1,0 +1,109 @@
+"""The official VQA accuracy (VQAv2 evaluation, ``vqaEval.py`` of the VQA challenge), written from
+its published algorithm: answer normalisation (punctuation, number words, articles, contractions)
+and ``min(1, #matches / 3)`` averaged over the 10 leave-one-out subsets of the human answers.
+
+No pip package ships this evaluator, so it is written here (methods.md C, "Metrics"). Quirks of the
+official code are kept on purpose because they change numbers:
+
+- the normalisation runs only when the human answers disagree (``len(set(answers)) > 1``); when all
+  ten agree, the prediction and the answers are compared after ``strip()`` only;
+- punctuation next to a space, or any punctuation in a string containing ``digit,digit``, is
+  deleted; other punctuation becomes a space;
+- the period regex has a broken look-behind (``(?!<=\\d)``) and ``re.UNICODE`` is passed as the
+  ``count`` argument of ``sub``, so at most 32 periods are removed;
+- the contraction table maps ``somebody'd`` to ``somebodyd`` (a typo in the original).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+CONTRACTIONS: dict[str, str] = {
+    "aint": "ain't", "arent": "aren't", "cant": "can't", "couldve": "could've",
+    "couldnt": "couldn't", "couldn'tve": "couldn't've", "couldnt've": "couldn't've",
+    "didnt": "didn't", "doesnt": "doesn't", "dont": "don't", "hadnt": "hadn't",
+    "hadnt've": "hadn't've", "hadn'tve": "hadn't've", "hasnt": "hasn't", "havent": "haven't",
+    "hed": "he'd", "hed've": "he'd've", "he'dve": "he'd've", "hes": "he's", "howd": "how'd",
+    "howll": "how'll", "hows": "how's", "Id've": "I'd've", "I'dve": "I'd've", "Im": "I'm",
+    "Ive": "I've", "isnt": "isn't", "itd": "it'd", "itd've": "it'd've", "it'dve": "it'd've",
+    "itll": "it'll", "let's": "let's", "maam": "ma'am", "mightnt": "mightn't",
+    "mightnt've": "mightn't've", "mightn'tve": "mightn't've", "mightve": "might've",
+    "mustnt": "mustn't", "mustve": "must've", "neednt": "needn't", "notve": "not've",
+    "oclock": "o'clock", "oughtnt": "oughtn't", "ow's'at": "'ow's'at", "'ows'at": "'ow's'at",
+    "'ow'sat": "'ow's'at", "shant": "shan't", "shed've": "she'd've", "she'dve": "she'd've",
+    "she's": "she's", "shouldve": "should've", "shouldnt": "shouldn't",
+    "shouldnt've": "shouldn't've", "shouldn'tve": "shouldn't've", "somebody'd": "somebodyd",
+    "somebodyd've": "somebody'd've", "somebody'dve": "somebody'd've",
+    "somebodyll": "somebody'll", "somebodys": "somebody's", "someoned": "someone'd",
+    "someoned've": "someone'd've", "someone'dve": "someone'd've", "someonell": "someone'll",
+    "someones": "someone's", "somethingd": "something'd", "somethingd've": "something'd've",
+    "something'dve": "something'd've", "somethingll": "something'll", "thats": "that's",
+    "thered": "there'd", "thered've": "there'd've", "there'dve": "there'd've",
+    "therere": "there're", "theres": "there's", "theyd": "they'd", "theyd've": "they'd've",
+    "they'dve": "they'd've", "theyll": "they'll", "theyre": "they're", "theyve": "they've",
+    "twas": "'twas", "wasnt": "wasn't", "wed've": "we'd've", "we'dve": "we'd've",
+    "weve": "we've", "werent": "weren't", "whatll": "what'll", "whatre": "what're",
+    "whats": "what's", "whatve": "what've", "whens": "when's", "whered": "where'd",
+    "wheres": "where's", "whereve": "where've", "whod": "who'd", "whod've": "who'd've",
+    "who'dve": "who'd've", "wholl": "who'll", "whos": "who's", "whove": "who've",
+    "whyll": "why'll", "whyre": "why're", "whys": "why's", "wont": "won't",
+    "wouldve": "would've", "wouldnt": "wouldn't", "wouldnt've": "wouldn't've",
+    "wouldn'tve": "wouldn't've", "yall": "y'all", "yall'll": "y'all'll", "y'allll": "y'all'll",
+    "yall'd've": "y'all'd've", "y'alld've": "y'all'd've", "y'all'dve": "y'all'd've",
+    "youd": "you'd", "youd've": "you'd've", "you'dve": "you'd've", "youll": "you'll",
+    "youre": "you're", "youve": "you've",
+}
+NUMBER_WORDS: dict[str, str] = {
+    "none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+}
+ARTICLES = frozenset({"a", "an", "the"})
+PUNCTUATION = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<",
+               "@", "`", ",", "?", "!")
+_PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)")  # sic: the official (broken) look-behind
+_COMMA_STRIP = re.compile(r"(\d)(,)(\d)")
+_MAX_PERIODS = re.UNICODE.value  # sic: the official code passes re.UNICODE (32) as `count`
+
+
+def process_punctuation(text: str) -> str:
+    """Delete or space out punctuation exactly as the official evaluator does."""
+    out = text
+    digit_comma = _COMMA_STRIP.search(text) is not None
+    for p in PUNCTUATION:
+        if p + " " in text or " " + p in text or digit_comma:
+            out = out.replace(p, "")
+        else:
+            out = out.replace(p, " ")
+    return _PERIOD_STRIP.sub("", out, count=_MAX_PERIODS)
+
+
+def process_digit_article(text: str) -> str:
+    """Lower-case, map number words to digits, drop articles, restore contractions."""
+    words = [NUMBER_WORDS.get(w, w) for w in text.lower().split()]
+    words = [CONTRACTIONS.get(w, w) for w in words if w not in ARTICLES]
+    return " ".join(words)
+
+
+def normalize_answer(text: str) -> str:
+    """The full official normalisation of one answer (whitespace, punctuation, digits, articles)."""
+    text = text.replace("\n", " ").replace("\t", " ").strip()
+    return process_digit_article(process_punctuation(text))
+
+
+def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
+    """Official VQA accuracy in [0, 1] of one prediction against the human answers.
+
+    For each answer i, ``min(1, #(other answers equal to the prediction) / 3)``; the mean over i.
+    """
+    if not answers:
+        raise ValueError("VQA accuracy needs at least one human answer")
+    gts = [a.replace("\n", " ").replace("\t", " ").strip() for a in answers]
+    pred = prediction.replace("\n", " ").replace("\t", " ").strip()
+    if len(set(gts)) > 1:  # sic: the official evaluator normalises only when answers disagree
+        gts = [process_digit_article(process_punctuation(a)) for a in gts]
+        pred = process_digit_article(process_punctuation(pred))
+    matches = sum(g == pred for g in gts)
+    # leave answer i out: it matched (matches - 1 others) or not (matches others)
+    accs = [min(1.0, (matches - (g == pred)) / 3.0) for g in gts]
+    return sum(accs) / len(accs)
