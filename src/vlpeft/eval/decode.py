@@ -1,0 +1,80 @@
+"""Decoding per task (methods.md C): VQA, GQA and video QA greedy; captions beam search (5 beams,
+max length 40 for COCO, 20 for video); NLVR2 by comparing the logits of "true" and "false" at the
+first answer step (quirk F9), not by free generation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from vlpeft.tasks import TaskSpec
+from vlpeft.train.data import Collator, TaskData, move_batch
+from vlpeft.train.distributed import autocast_for
+
+GEN_MAX_LENGTH = 20  # the original's default gen_max_length, used by the greedy (QA) tasks
+
+
+def generation_kwargs(spec: TaskSpec) -> dict[str, Any]:
+    """``generate`` arguments of a generative task: greedy, or beam search with the caption length."""
+    if spec.decoding == "greedy":
+        return {"num_beams": 1, "do_sample": False, "max_length": GEN_MAX_LENGTH}
+    if spec.decoding == "beam":
+        return {"num_beams": spec.num_beams, "do_sample": False, "max_length": spec.max_target_len}
+    raise ValueError(f"task {spec.name}: decoding {spec.decoding!r} is not generative")
+
+
+def true_false_ids(tokenizer: Any) -> tuple[list[int], int, int]:
+    """(decoder prefix, id of "true", id of "false") at the first answer step.
+
+    The answers are tokenised as training targets are (special tokens included), so BART's leading
+    ``<s>`` becomes part of the prefix; the compared ids are the first ones where the two differ.
+    """
+    t, f = (tokenizer(w)["input_ids"] for w in ("true", "false"))
+    for k, (a, b) in enumerate(zip(t, f)):
+        if a != b:
+            return list(t[:k]), int(a), int(b)
+    raise ValueError("the tokenizer encodes 'true' and 'false' identically")
+
+
+@torch.no_grad()
+def _predict_true_false(model: Any, tokenizer: Any, batch: dict[str, Any]) -> list[str]:
+    prefix, true_id, false_id = true_false_ids(tokenizer)
+    start = model.config.decoder_start_token_id
+    n = batch["input_ids"].shape[0]
+    dec = torch.tensor([[start] + prefix] * n, dtype=torch.long, device=batch["input_ids"].device)
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                vis_feats=batch["vis_feats"], task=batch["task"], decoder_input_ids=dec)
+    logits = out.logits[:, -1].float()
+    return ["true" if bool(x) else "false" for x in (logits[:, true_id] > logits[:, false_id])]
+
+
+@torch.no_grad()
+def _predict_generate(model: Any, tokenizer: Any, batch: dict[str, Any], spec: TaskSpec) -> list[str]:
+    ids = model.generate(batch["input_ids"], batch["attention_mask"], batch["vis_feats"], batch["task"],
+                         **generation_kwargs(spec))
+    return [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+
+def decode_task(model: Any, tokenizer: Any, data: TaskData, batch_size: int, device: torch.device,
+                progress: bool = True) -> dict[str, str]:
+    """Predictions ``{example id: text}`` of one task, in batches of ``batch_size``."""
+    spec = data.spec
+    collator = Collator(tokenizer, {spec.name: spec})
+    model.eval()
+    preds: dict[str, str] = {}
+    starts = range(0, len(data), batch_size)
+    for start in tqdm(starts, desc=f"decode {spec.name}", unit="batch", disable=not progress):
+        items = [data.item(i) for i in range(start, min(start + batch_size, len(data)))]
+        batch = move_batch(collator(items), device)
+        with autocast_for(device):
+            if spec.decoding == "true_false_logits":
+                texts = _predict_true_false(model, tokenizer, batch)
+            else:
+                texts = _predict_generate(model, tokenizer, batch, spec)
+        for ex_id, text in zip(batch["ids"], texts):
+            if ex_id in preds:
+                raise ValueError(f"task {spec.name}: duplicate example id {ex_id!r}")
+            preds[ex_id] = text
+    return preds

@@ -1,0 +1,75 @@
+"""Optimiser, learning-rate schedule and loss of the training recipe (methods.md C)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import get_linear_schedule_with_warmup
+
+# The original's list, matched as substrings of parameter names (BERT naming): BART/T5 layer norms
+# are called ``*layer_norm.weight`` / ``layernorm_embedding.weight``, so they DO get weight decay
+# (quirk F5). ``fix_no_decay`` also exempts every parameter of a normalisation module.
+NO_DECAY = ("bias", "LayerNorm.weight")
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-6
+WEIGHT_DECAY = 0.01
+
+
+def _norm_param_names(model: nn.Module) -> set[str]:
+    """Names of the parameters owned by normalisation modules (LayerNorm, T5LayerNorm, RMSNorm...)."""
+    names = set()
+    for mod_name, mod in model.named_modules():
+        if "norm" in type(mod).__name__.lower():
+            names |= {f"{mod_name}.{p}" if mod_name else p for p, _ in mod.named_parameters(recurse=False)}
+    return names
+
+
+def decay_split(model: nn.Module, fix_no_decay: bool = False) -> tuple[list[str], list[str]]:
+    """(decayed, not decayed) names of the trainable parameters, in ``named_parameters`` order."""
+    norms = _norm_param_names(model) if fix_no_decay else set()
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        exempt = any(nd in name for nd in NO_DECAY) or name in norms
+        (no_decay if exempt else decay).append(name)
+    return decay, no_decay
+
+
+def build_optimizer(model: nn.Module, lr: float, weight_decay: float = WEIGHT_DECAY,
+                    fix_no_decay: bool = False) -> torch.optim.AdamW:
+    """AdamW(eps 1e-6, betas (0.9, 0.999)) over the trainable parameters, two decay groups."""
+    params = dict(model.named_parameters())
+    decay, no_decay = decay_split(model, fix_no_decay)
+    if not decay and not no_decay:
+        raise ValueError("the model has no trainable parameters: did the PET method freeze everything?")
+    groups = [
+        {"params": [params[n] for n in decay], "weight_decay": weight_decay},
+        {"params": [params[n] for n in no_decay], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
+                    warmup_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``int(total_steps * warmup_ratio)`` steps, then linear decay to 0."""
+    return get_linear_schedule_with_warmup(optimizer, int(total_steps * warmup_ratio), total_steps)
+
+
+def sequence_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Token cross-entropy averaged per sequence, times a per-example weight, averaged over the batch.
+
+    ``labels`` uses -100 for padding. ``weights`` (B,) is the VQA soft score of the sampled answer
+    (1 elsewhere). Our own reduction: HF's built-in loss averages over all tokens of the batch.
+    """
+    b, length, vocab = logits.shape
+    # flattened (N, V) form: the 2-D nll kernel has no deterministic CUDA implementation
+    ce = F.cross_entropy(logits.float().reshape(-1, vocab), labels.reshape(-1),
+                         ignore_index=-100, reduction="none").view(b, length)
+    mask = (labels != -100).to(ce.dtype)
+    per_seq = (ce * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    if weights is not None:
+        per_seq = per_seq * weights.to(per_seq)
+    return per_seq.mean()

@@ -1,0 +1,5 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tinyworld import one_thread, world  # noqa: E402,F401  (fixtures)
