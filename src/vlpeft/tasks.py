@@ -14,6 +14,12 @@ one JSON object per line in ``<data_dir>/annotations/<task>/<split>.jsonl``):
 - ``video_caption`` (tvc, yc2c): ``{"id", "video_id", "ts": [start_s, end_s], "subtitles": [...],
   "captions": [str, ...]}``.
 
+Rows may carry extra keys, which readers ignore (the demo world adds ``question_type`` to
+``image_qa`` and ``video_qa`` rows). Pre-training captions (demo world, see
+``vlpeft/data/README.md``): ``annotations/pretrain/image_captions.jsonl`` with
+``{"id", "image_id", "captions"}`` and ``annotations/pretrain/video_captions.jsonl`` with
+``{"id", "video_id", "captions"}``.
+
 Splits are ``train``, ``val`` and ``test`` for every task (a real reader maps e.g. GQA testdev to
 ``test`` and Karpathy splits to train/val/test).
 """
