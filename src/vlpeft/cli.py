@@ -12,6 +12,9 @@ import sys
 # verb -> (module, one-line help)
 VERBS: dict[str, tuple[str, str]] = {
     "demo": ("vlpeft.data.cli", "generate the deterministic demo world (images, videos, annotations)"),
+    "data-check": ("vlpeft.data.check", "verify a copy of a real data set against its manifest (config/data)"),
+    "data-prepare": ("vlpeft.data.prepare", "read real data sets into the project's task schema"),
+    "data-features": ("vlpeft.data.readers.convert", "convert published precomputed features to the HDF5 cache"),
     "frames": ("vlpeft.video.cli", "decode videos and sample frames uniformly"),
     "clip-demo": ("vlpeft.features.demo_clip", "prepare the tiny demo CLIP checkpoint (RN and ViT towers)"),
     "features": ("vlpeft.features.cli", "cache CLIP image grid / video frame features in HDF5"),

@@ -16,7 +16,7 @@ rule backbone_demo:
         steps=config.get("backbone_demo", {}).get("steps", 400),
     log:
         f"{LOGS}/backbone_demo_{{arch}}.log",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
     shell:

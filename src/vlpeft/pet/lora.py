@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import warnings
 
-from peft import LoraConfig, inject_adapter_in_model
-from peft.tuners.lora import LoraLayer
 from torch import nn
 
 TARGETS = {"bart": ["q_proj", "v_proj"], "t5": ["q", "v"]}
@@ -34,6 +32,9 @@ class _RouteByTask:
 
 
 def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
+    from peft import LoraConfig, inject_adapter_in_model  # imported here: peft costs seconds to import
+    from peft.tuners.lora import LoraLayer
+
     backbone = model.backbone
     config = LoraConfig(r=cfg["r"], lora_alpha=cfg["alpha"], lora_dropout=cfg["dropout"],
                         target_modules=TARGETS[model.arch], bias="none")

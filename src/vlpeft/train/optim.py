@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import get_linear_schedule_with_warmup
+import functools
 
 # The original's list, matched as substrings of parameter names (BERT naming): BART/T5 layer norms
 # are called ``*layer_norm.weight`` / ``layernorm_embedding.weight``, so they DO get weight decay
@@ -54,8 +54,16 @@ def build_optimizer(model: nn.Module, lr: float, weight_decay: float = WEIGHT_DE
 
 def build_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
                     warmup_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over ``int(total_steps * warmup_ratio)`` steps, then linear decay to 0."""
-    return get_linear_schedule_with_warmup(optimizer, int(total_steps * warmup_ratio), total_steps)
+    """Linear warm-up over ``int(total_steps * warmup_ratio)`` steps, then linear decay to 0 (the same
+    schedule as transformers' get_linear_schedule_with_warmup, whose import costs ~10 s of CPU here)."""
+    warmup = int(total_steps * warmup_ratio)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(_linear_lr, warmup, total_steps))
+
+
+def _linear_lr(warmup: int, total: int, step: int) -> float:
+    if step < warmup:
+        return step / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
 
 
 def sequence_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
