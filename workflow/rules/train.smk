@@ -61,6 +61,7 @@ rule evaluate:
         data=DATA,
         backbone=lambda w: backbone_path(w.backbone),
         split=config.get("evaluate", {}).get("split", "test"),
+        meteor="" if config.get("evaluate", {}).get("meteor", True) else " --no-meteor",
         device=config["train"]["device"],
         run=lambda w, output: os.path.dirname(output.metrics),
     log:
@@ -72,4 +73,4 @@ rule evaluate:
     shell:
         "{VLPEFT} evaluate --run {params.run} --data {params.data} --features-image {input.image}"
         " --features-video {input.video} --backbone {params.backbone} --split {params.split}"
-        " --device {params.device} --threads 1 > {log} 2>&1"
+        " --device {params.device} --threads 1{params.meteor} > {log} 2>&1"

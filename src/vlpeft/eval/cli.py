@@ -34,7 +34,7 @@ def output_paths(run_dir: Path, split: str) -> tuple[Path, Path]:
 def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "test",
                  features_image: str | None = None, features_video: str | None = None,
                  tasks: list[str] | None = None, batch_size: int = 32, device: str = "auto",
-                 progress: bool = True) -> dict[str, Any]:
+                 progress: bool = True, meteor: bool = True) -> dict[str, Any]:
     """Decode and score ``run_dir`` on ``split``; write predictions and metrics; return the metrics."""
     import torch
 
@@ -75,7 +75,7 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
             data_t = TaskData(spec.specs[task], examples[task], reader, text, spec.seed)
             preds = decode_task(model, tokenizer, data_t, batch_size, dev, progress)
             write_jsonl(pred_dir / f"{task}.jsonl", [{"id": i, "prediction": preds[i]} for i in sorted(preds)])
-            scores[task] = score_task(task, preds, examples[task])
+            scores[task] = score_task(task, preds, examples[task], meteor=meteor)
     trainable, total, percent = count_parameters(model)
     metrics = {"group": spec.group, "backbone": spec.backbone, "method": spec.method, "seed": spec.seed,
                "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
@@ -90,6 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", choices=SPLITS, help="split to decode (default test)")
     parser.add_argument("--tasks", help="comma-separated subset of the run's tasks (default: all)")
     parser.add_argument("--batch-size", type=int, default=32, help="examples per decoding batch (default 32)")
+    parser.add_argument("--no-meteor", action="store_true",
+                        help="skip METEOR (recorded as null): its Java start-up costs seconds per run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     metrics = evaluate_run(args.run, args.data, args.backbone, args.split, args.features_image,
-                           args.features_video, tasks, args.batch_size, args.device, not args.no_progress)
+                           args.features_video, tasks, args.batch_size, args.device, not args.no_progress,
+                           meteor=not args.no_meteor)
     for task, values in metrics["tasks"].items():
         key = get_task(task).metric
         print(f"{task}: {key} {values[key]:.2f}")

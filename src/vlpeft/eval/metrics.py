@@ -91,12 +91,13 @@ def _check_predictions(task: str, predictions: Mapping[str, str], examples: Sequ
     return ids
 
 
-def score_task(task: str, predictions: Mapping[str, str], examples: Sequence[Example]
-               ) -> dict[str, Any]:
+def score_task(task: str, predictions: Mapping[str, str], examples: Sequence[Example],
+               meteor: bool = True) -> dict[str, Any]:
     """Score one task's predictions (``{example id: text}``) on ``examples``; 0-100 scale.
 
     Every example needs a prediction (a missing one is a ``KeyError`` naming the ids); extra
-    predictions are ignored. Caption tasks return CIDEr, BLEU-4, METEOR, ROUGE_L and SPICE=None.
+    predictions are ignored. Caption tasks return CIDEr, BLEU-4, METEOR (None if ``meteor`` is
+    false: its Java start-up costs 8-35 s), ROUGE_L and SPICE=None.
     """
     spec = get_task(task)
     ids = _check_predictions(task, predictions, examples)
@@ -106,7 +107,7 @@ def score_task(task: str, predictions: Mapping[str, str], examples: Sequence[Exa
         if len(set(ids)) != len(ids):
             raise ValueError(f"{task}: duplicate example ids; caption rows must hold all references")
         refs = {i: list(_field(ex, "captions", task)) for i, ex in zip(ids, examples)}
-        return caption_scores({i: predictions[i] for i in ids}, refs)
+        return caption_scores({i: predictions[i] for i in ids}, refs, with_meteor=meteor)
     per_example = _per_example_scorer(task)
     total = sum(per_example(str(predictions[i]), ex, task) for i, ex in zip(ids, examples))
     return {spec.metric: 100.0 * total / len(ids)}
