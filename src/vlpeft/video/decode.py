@@ -30,16 +30,16 @@ def _upright(frames: np.ndarray, rotation: int) -> np.ndarray:
 
 
 def _decode_decord(info: VideoInfo, indices: np.ndarray) -> np.ndarray:
+    if info.rotation:
+        # decord2 3.4 applies the display matrix itself but returns garbled arrays (4 channels,
+        # wrong size) for 90/270 degrees when a rotated row is not 64-byte aligned: use PyAV.
+        return _decode_pyav(info, indices)
     import decord
 
     reader = decord.VideoReader(str(info.path), ctx=decord.cpu(0), num_threads=1)
     if len(reader) == 0:
         raise ValueError("no frames decoded")
-    frames = reader.get_batch(np.minimum(indices, len(reader) - 1).tolist()).asnumpy()
-    # decord2 applies the display matrix itself; rotate only if this build did not.
-    if info.rotation in (90, 270) and frames.shape[1:3] != info.display_size:
-        frames = _upright(frames, info.rotation)
-    return frames
+    return reader.get_batch(np.minimum(indices, len(reader) - 1).tolist()).asnumpy()
 
 
 def _decode_pyav(info: VideoInfo, indices: np.ndarray) -> np.ndarray:

@@ -52,8 +52,9 @@ def probe_video(path: str | Path) -> VideoInfo:
     try:
         meta = ffmpeg.probe(str(path))
     except ffmpeg.Error as e:
-        reason = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise ValueError(f"{path}: not a readable video ({reason[-1] if reason else 'ffprobe failed'})") from None
+        lines = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        reason = lines[-1].replace(f"{path}: ", "") if lines else "ffprobe failed"
+        raise ValueError(f"{path}: not a readable video ({reason})") from None
     streams = [s for s in meta.get("streams", []) if s.get("codec_type") == "video"]
     if not streams:
         raise ValueError(f"{path}: no video stream")

@@ -1,0 +1,160 @@
+"""The features step: CLIP features of every image of a folder, or of every video of a frames file,
+cached in one HDF5 file (`features/<ds>/<name>.h5`, one float16 dataset per id, sorted by id)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from vlpeft.io import sha256_file
+from vlpeft.video.frames import FrameReader
+
+from .cache import add_dataset, h5_writer
+from .clip_loader import frame_embeddings, image_grid_features, is_resnet, load_clip, resolve_checkpoint
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+KINDS = ("image", "video")
+
+
+def list_images(images_dir: str | os.PathLike) -> list[Path]:
+    """Image files of ``images_dir`` sorted by name; the id of an image is its file stem."""
+    images_dir = Path(images_dir)
+    if not images_dir.is_dir():
+        raise FileNotFoundError(f"{images_dir}: image folder not found")
+    paths = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not paths:
+        raise FileNotFoundError(f"{images_dir}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
+    return paths
+
+
+def open_image(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, SyntaxError) as e:  # PIL raises both for broken files
+        raise ValueError(f"{path}: not a readable image ({e})") from None
+
+
+class ImageFolder(Dataset):
+    """``(index, preprocessed image)`` for each image file, in sorted order."""
+
+    def __init__(self, paths: list[Path], preprocess: Callable[[Image.Image], torch.Tensor]):
+        self.paths, self.preprocess = paths, preprocess
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor]:
+        return i, self.preprocess(open_image(self.paths[i]))
+
+
+class FrameVideos(Dataset):
+    """``(index, preprocessed frames (T, 3, S, S), timestamps)`` for each video of a frames file.
+    Each process opens its own HDF5 handle (h5py handles must not cross a fork)."""
+
+    def __init__(self, path: str | os.PathLike, preprocess: Callable[[Image.Image], torch.Tensor]):
+        self.path, self.preprocess = Path(path), preprocess
+        with FrameReader(self.path) as reader:
+            self.keys = reader.keys()
+        self._reader: FrameReader | None = None
+        self._pid = -1
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor, np.ndarray | None]:
+        if self._pid != os.getpid():
+            self._reader, self._pid = FrameReader(self.path), os.getpid()
+        frames = self._reader.get(self.keys[i])
+        pixels = torch.stack([self.preprocess(Image.fromarray(f)) for f in frames])
+        return i, pixels, self._reader.item_attrs(self.keys[i]).get("timestamps")
+
+
+def encoder_identity(name_or_path: str | os.PathLike) -> tuple[str, str]:
+    """(``encoder`` attribute, sha256 of the checkpoint file): a model name as given, or the file
+    name of a checkpoint path (never an absolute path)."""
+    path = resolve_checkpoint(name_or_path)
+    text = str(name_or_path)
+    name = text if not Path(text).expanduser().is_file() else Path(text).name
+    return name, sha256_file(path)
+
+
+def _write_images(f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str,
+                  bar: tqdm) -> int:
+    dtype = next(model.parameters()).dtype  # fp16 on CUDA (clip.load), fp32 on CPU
+    for idx, pixels in loader:
+        grid = image_grid_features(model, pixels.to(device, dtype))
+        for i, feats in zip(idx.tolist(), grid.to(torch.float16).cpu().numpy()):
+            add_dataset(f, ids[i], feats)
+        bar.update(len(idx))
+    return len(ids)
+
+
+def _write_videos(f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str,
+                  batch_size: int, bar: tqdm) -> int:
+    """Frames of several videos are encoded together in chunks of ``batch_size``, then split back."""
+    dtype = next(model.parameters()).dtype
+    n_frames = 0
+    for batch in loader:  # a list of (index, (T, 3, S, S), timestamps)
+        frames = torch.cat([x for _, x, _ in batch])
+        emb = torch.cat([frame_embeddings(model, c.to(device, dtype)) for c in torch.split(frames, batch_size)])
+        for (i, x, times), e in zip(batch, torch.split(emb, [len(x) for _, x, _ in batch])):
+            add_dataset(f, ids[i], e.to(torch.float16).cpu().numpy(),
+                        {"timestamps": times} if times is not None else None)
+        n_frames += len(frames)
+        bar.update(len(batch))
+    return n_frames
+
+
+def extract_features(kind: str, clip_name_or_path: str | os.PathLike, out: str | os.PathLike, *,
+                     images: str | os.PathLike | None = None, frames: str | os.PathLike | None = None,
+                     batch_size: int = 32, device: str = "cpu", workers: int = 2,
+                     progress: bool = True) -> dict[str, Any]:
+    """Compute and cache CLIP features (atomically: a failure leaves nothing at ``out``).
+
+    ``kind="image"`` reads ``images`` (a folder) and stores the ``(49, C)`` RN layer4 grid of each
+    image; ``kind="video"`` reads ``frames`` (a frames.h5) and stores ``(T, D)`` per-frame
+    embeddings. Returns ``{"items", "images", "seconds", "images_per_s"}`` (images = frames for
+    videos)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    source = images if kind == "image" else frames
+    if source is None:
+        raise ValueError(f"--kind {kind} needs {'--images DIR' if kind == 'image' else '--frames FILE'}")
+    encoder, sha = encoder_identity(clip_name_or_path)
+    model, preprocess = load_clip(clip_name_or_path, device)
+    if kind == "image" and not is_resnet(model):
+        raise ValueError(f"{encoder}: image grid features need a CLIP ResNet checkpoint (e.g. RN101), this one is a ViT")
+    if kind == "image":
+        paths = list_images(source)
+        ids = [p.stem for p in paths]
+        loader = DataLoader(ImageFolder(paths, preprocess), batch_size=batch_size, num_workers=workers,
+                            pin_memory=device.startswith("cuda"))
+    else:
+        videos = FrameVideos(source, preprocess)
+        ids = videos.keys
+        if not ids:
+            raise ValueError(f"{source}: the frames file holds no video")
+        with FrameReader(source) as reader:
+            videos_per_batch = max(1, batch_size // max(1, reader.shape(ids[0])[0]))
+        loader = DataLoader(videos, batch_size=videos_per_batch, collate_fn=list,
+                            num_workers=workers, pin_memory=device.startswith("cuda"))
+    start = time.perf_counter()
+    with h5_writer(out, {"encoder": encoder, "checkpoint_sha256": sha, "kind": kind}) as f, \
+            tqdm(total=len(ids), desc=f"features ({kind})", unit=kind, disable=not progress) as bar:
+        if kind == "image":
+            n_images = _write_images(f, model, loader, ids, device, bar)
+        else:
+            n_images = _write_videos(f, model, loader, ids, device, batch_size, bar)
+        f.attrs["dim"] = int(f[ids[0]].shape[-1])
+    seconds = time.perf_counter() - start
+    return {"items": len(ids), "images": n_images, "seconds": seconds,
+            "images_per_s": n_images / max(seconds, 1e-9)}
