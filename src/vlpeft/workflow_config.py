@@ -48,6 +48,7 @@ def check_config(config: dict[str, Any]) -> None:
                 raise ConfigError(f"groups.{group}.backbones: {key!r} is not defined under backbones")
         if len(set(spec["methods"])) != len(spec["methods"]):
             raise ConfigError(f"groups.{group}.methods: a method is listed twice")
+    _check_data(config)
     for method in config.get("method_overrides", {}):
         if method not in methods:
             raise ConfigError(f"method_overrides: unknown method {method!r}; known: {', '.join(methods)}")
@@ -57,3 +58,17 @@ def method_set_args(config: dict[str, Any], method: str) -> str:
     """The ``--set key=value`` arguments of a method's overrides, in sorted (deterministic) order."""
     overrides = config.get("method_overrides", {}).get(method, {})
     return " ".join(f"--set {k}={v}" for k, v in sorted(overrides.items()))
+
+
+def _check_data(config: dict[str, Any]) -> None:
+    data = config.get("data", {})
+    if data.get("source", "demo") != "real":
+        return
+    for key in ("root", "datasets"):
+        if not data.get(key):
+            raise ConfigError(f"data.{key}: required when data.source is 'real'")
+    groups = config.get("groups", {})
+    if "image" in groups and not data.get("images"):
+        raise ConfigError("data.images: the image group needs a folder of <image_id>.<ext> files")
+    if "video" in groups and not (data.get("videos") or data.get("video_features")):
+        raise ConfigError("data.videos or data.video_features: the video group needs raw videos or VALUE features")

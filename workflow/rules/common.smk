@@ -15,6 +15,11 @@ VLPEFT = f"{shlex.quote(sys.executable)} -m vlpeft"
 DS = config["dataset"]
 DATA = f"data/{DS}"
 LOGS = f"logs/{DS}"
+DATA_SOURCE = config.get("data", {}).get("source", "demo")
+# Where the images / videos of the data set are: the demo world's folders, or the user's for real data.
+IMAGES_DIR = f"{DATA}/images" if DATA_SOURCE == "demo" else config["data"].get("images", "")
+VIDEOS_DIR = f"{DATA}/videos" if DATA_SOURCE == "demo" else config["data"].get("videos", "")
+VIDEO_FEATURES = config.get("data", {}).get("video_features")  # precomputed VALUE features, if any
 
 
 def clip_checkpoint(kind):
@@ -35,6 +40,15 @@ def backbone_path(key):
 
 def backbone_input(wildcards):
     return [f"models/{DS}/{wildcards.backbone}"] if config["backbones"][wildcards.backbone] == "demo" else []
+
+
+def group_features(wildcards):
+    """The feature cache a run reads: image grids for the image group, frame features for video."""
+    return f"features/{DS}/{wildcards.group}.h5"
+
+
+def epochs(method):
+    return config["train"].get("method_epochs", {}).get(method, config["train"]["epochs"])
 
 
 def run_dir(group, backbone, method, seed):

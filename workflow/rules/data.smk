@@ -1,17 +1,37 @@
-# Phase 1: the demo world (real-data readers come with the paper configs).
+# Phase 1: the data set, either the demo world or real data sets read into the task schema.
 
+if DATA_SOURCE == "demo":
 
-rule demo_world:
-    output:
-        manifest=f"{DATA}/manifest.json",
-    params:
-        out=DATA,
-        seed=config["demo"]["seed"],
-        size=config["demo"]["size"],
-    log:
-        f"{LOGS}/demo_world.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-    shell:
-        "{VLPEFT} demo --out {params.out} --seed {params.seed} --size {params.size} > {log} 2>&1"
+    rule demo_world:
+        output:
+            manifest=f"{DATA}/manifest.json",
+        params:
+            out=DATA,
+            seed=config["demo"]["seed"],
+            size=config["demo"]["size"],
+        log:
+            f"{LOGS}/demo_world.log",
+        threads: 1
+        resources:
+            mem_mb=2000,
+        shell:
+            "{VLPEFT} demo --out {params.out} --seed {params.seed} --size {params.size} > {log} 2>&1"
+
+else:
+
+    rule prepare_real:
+        output:
+            manifest=f"{DATA}/manifest.json",
+        params:
+            out=DATA,
+            root=config["data"]["root"],
+            datasets=" ".join(config["data"]["datasets"]),
+        log:
+            f"{LOGS}/prepare_real.log",
+        threads: 1
+        resources:
+            mem_mb=8000,
+        shell:
+            "({VLPEFT} data-check --manifest {params.datasets} --root {params.root} --no-progress"
+            " && {VLPEFT} data-prepare --dataset {params.datasets} --root {params.root} --out {params.out}"
+            " --no-progress) > {log} 2>&1"

@@ -17,7 +17,7 @@ rule clip_demo:
         mem_mb=4000,
     shell:
         "{VLPEFT} clip-demo --data {params.data} --out-rn {output.rn} --out-vit {output.vit}"
-        " --steps {params.steps} > {log} 2>&1"
+        " --steps {params.steps} --threads 1 > {log} 2>&1"
 
 
 rule features_image:
@@ -27,7 +27,7 @@ rule features_image:
     output:
         f"features/{DS}/image.h5",
     params:
-        images=f"{DATA}/images",
+        images=IMAGES_DIR,
         clip=clip_checkpoint("image"),
         batch=config["clip"]["batch_size"],
         device=config["clip"]["device"],
@@ -38,24 +38,44 @@ rule features_image:
         mem_mb=4000,
     shell:
         "{VLPEFT} features --kind image --clip {params.clip} --images {params.images} --out {output}"
-        " --batch-size {params.batch} --device {params.device} > {log} 2>&1"
+        " --batch-size {params.batch} --device {params.device} --threads 1 > {log} 2>&1"
 
 
-rule features_video:
-    input:
-        frames=f"frames/{DS}/frames.h5",
-        clip=clip_input("video"),
-    output:
-        f"features/{DS}/video.h5",
-    params:
-        clip=clip_checkpoint("video"),
-        batch=config["clip"]["batch_size"],
-        device=config["clip"]["device"],
-    log:
-        f"{LOGS}/features_video.log",
-    threads: 2
-    resources:
-        mem_mb=4000,
-    shell:
-        "{VLPEFT} features --kind video --clip {params.clip} --frames {input.frames} --out {output}"
-        " --batch-size {params.batch} --device {params.device} > {log} 2>&1"
+if VIDEO_FEATURES:
+
+    rule features_video_release:
+        input:
+            manifest=f"{DATA}/manifest.json",
+        output:
+            f"features/{DS}/video.h5",
+        params:
+            src=VIDEO_FEATURES,
+        log:
+            f"{LOGS}/features_video.log",
+        threads: 1
+        resources:
+            mem_mb=8000,
+        shell:
+            "{VLPEFT} data-features --format value-npz --src {params.src} --out {output}"
+            " --ids-from {input.manifest} --no-progress > {log} 2>&1"
+
+else:
+
+    rule features_video:
+        input:
+            frames=f"frames/{DS}/frames.h5",
+            clip=clip_input("video"),
+        output:
+            f"features/{DS}/video.h5",
+        params:
+            clip=clip_checkpoint("video"),
+            batch=config["clip"]["batch_size"],
+            device=config["clip"]["device"],
+        log:
+            f"{LOGS}/features_video.log",
+        threads: 2
+        resources:
+            mem_mb=4000,
+        shell:
+            "{VLPEFT} features --kind video --clip {params.clip} --frames {input.frames} --out {output}"
+            " --batch-size {params.batch} --device {params.device} --threads 1 > {log} 2>&1"

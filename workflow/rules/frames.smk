@@ -8,7 +8,7 @@ rule frames:
         frames=f"frames/{DS}/frames.h5",
         rejected=f"frames/{DS}/rejected.json",
     params:
-        videos=f"{DATA}/videos",
+        videos=VIDEOS_DIR,
         sampling=(
             f"--fps {config['frames']['fps']}"
             if config["frames"].get("fps")

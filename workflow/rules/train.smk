@@ -8,8 +8,7 @@ def _group(wildcards):
 rule train:
     input:
         manifest=f"{DATA}/manifest.json",
-        image=f"features/{DS}/image.h5",
-        video=f"features/{DS}/video.h5",
+        features=group_features,
         backbone=backbone_input,
     output:
         adapter="runs/{group}/{backbone}/{method}/seed{seed}/adapter.safetensors",
@@ -25,7 +24,7 @@ rule train:
         lr=lambda w: f"--lr {config['train']['lr']}" if config["train"].get("lr") else "",
         overrides=lambda w: method_set_args(config, w.method),
         recipe=lambda w: (
-            f"--epochs {config['train']['epochs']} --warmup-ratio {config['train']['warmup_ratio']}"
+            f"--epochs {epochs(w.method)} --warmup-ratio {config['train']['warmup_ratio']}"
             f" --clip-norm {config['train']['grad_clip']} --checkpoint-every {config['train']['checkpoint_every']}"
             f" --device {config['train']['device']}"
             + (" --fix-no-decay" if config["train"].get("fix_no_decay") else "")
@@ -39,7 +38,7 @@ rule train:
         mem_mb=6000,
         gpu=1 if config["train"].get("device", "cpu").startswith("cuda") else 0,
     shell:
-        "{VLPEFT} train --data {params.data} --features-image {input.image} --features-video {input.video}"
+        "{VLPEFT} train --data {params.data} --features-{wildcards.group} {input.features}"
         " --backbone {params.backbone} --backbone-name {wildcards.backbone} --method {wildcards.method}"
         " --group {wildcards.group} --threads 1"
         " --tasks {params.tasks} --seed {wildcards.seed} --batch-size {params.batch} {params.lr}"
@@ -49,8 +48,7 @@ rule train:
 rule evaluate:
     input:
         adapter="runs/{group}/{backbone}/{method}/seed{seed}/adapter.safetensors",
-        image=f"features/{DS}/image.h5",
-        video=f"features/{DS}/video.h5",
+        features=group_features,
         backbone=backbone_input,
     output:
         metrics="runs/{group}/{backbone}/{method}/seed{seed}/metrics.json",
@@ -71,6 +69,6 @@ rule evaluate:
         mem_mb=6000,
         gpu=1 if config["train"].get("device", "cpu").startswith("cuda") else 0,
     shell:
-        "{VLPEFT} evaluate --run {params.run} --data {params.data} --features-image {input.image}"
-        " --features-video {input.video} --backbone {params.backbone} --split {params.split}"
+        "{VLPEFT} evaluate --run {params.run} --data {params.data} --features-{wildcards.group} {input.features}"
+        " --backbone {params.backbone} --split {params.split}"
         " --device {params.device} --threads 1{params.meteor} > {log} 2>&1"
