@@ -23,6 +23,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("vlpeft.train.cli", "train one (group, backbone, method, seed) run"),
     "evaluate": ("vlpeft.eval.cli", "decode and score a trained run"),
     "tables": ("vlpeft.report.cli", "paper-style tables and plots from run metrics"),
+    "determinism": ("vlpeft.repro", "build twice from clean with dvc repro and compare every tracked output"),
 }
 
 

@@ -2,18 +2,21 @@
 the Snakemake workflow stage by stage (data -> frames -> features -> train -> evaluate -> tables).
 
 One full build is shared by the module's tests: the outputs, the no-op rerun of both tools, the
-DVC cache-checkout trap (treeverse/dvc#8602), a one-method config change and a push/pull round trip.
+DVC cache-checkout trap (treeverse/dvc#8602), a second clean build with identical bytes, a push/pull
+round trip and a one-method config change.
 """
 
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from vlpeft.repro import compare, make_project, repro, tracked_hashes
+from vlpeft.repro import run_command as run
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -23,28 +26,14 @@ SNAKE = [str(BIN / "snakemake"), "--cores", "2", "--rerun-triggers", "code", "in
 pytestmark = pytest.mark.slow
 
 
-def run(cmd, cwd, timeout=1800):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    return proc.stdout + proc.stderr
-
-
 def digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    work = tmp_path_factory.mktemp("project")
-    for name in ("workflow", "config", "src"):
-        shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy(ROOT / "dvc.yaml", work / "dvc.yaml")
-    shutil.copy(ROOT / "config/test.yaml", work / "config/config.yaml")  # dvc.yaml reads config.yaml
-    run(["git", "init", "-q"], work)
-    run([str(BIN / "dvc"), "init", "-q"], work)
-    run([str(BIN / "dvc"), "config", "core.analytics", "false"], work)
-    run([str(BIN / "dvc"), "repro"], work)
+    work = make_project(ROOT, tmp_path_factory.mktemp("build1"), "config/test.yaml")
+    repro(work)
     return work
 
 
@@ -74,6 +63,15 @@ def test_dvc_checkout_does_not_trigger_snakemake_rebuild(project):
             os.utime(path)
     out = run([*SNAKE, "-n"], project)
     assert "Nothing to be done" in out
+
+
+def test_second_clean_build_gives_identical_bytes(project, tmp_path):
+    other = make_project(ROOT, tmp_path / "build2", "config/test.yaml")
+    repro(other)
+    first, second = tracked_hashes(project), tracked_hashes(other)
+    assert any(p.endswith("adapter.safetensors") for p in first)
+    assert any(p.startswith("results/tables/") for p in first)
+    assert compare(first, second) == []
 
 
 def test_push_pull_round_trips_adapters(project, tmp_path):
