@@ -9,31 +9,14 @@ import jsonschema
 import pytest
 from demo_world import manifest, rows
 
+from vlpeft.data.readers.schema import ROW_SCHEMAS
 from vlpeft.tasks import SPLITS, TASKS, source_text, target_texts, visual_ids
 
-STR_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
-SPAN = {"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 2, "maxItems": 2}
-SUBS = {"type": "array", "items": {
-    "type": "object", "required": ["start", "end", "text"], "additionalProperties": False,
-    "properties": {"start": {"type": "number"}, "end": {"type": "number"}, "text": {"type": "string"}}}}
-ID = {"type": "string", "minLength": 1}
-# The schemas of the tasks.py docstring (extra keys such as question_type are allowed).
-SCHEMAS = {
-    "image_qa": {"required": ["id", "image_id", "question", "answers", "label"], "properties": {
-        "id": ID, "image_id": ID, "question": {"type": "string"}, "answers": STR_LIST,
-        "label": {"type": "object", "minProperties": 1,
-                  "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}}}},
-    "nlvr": {"required": ["id", "image_ids", "sentence", "label"], "properties": {
-        "id": ID, "image_ids": {**STR_LIST, "minItems": 2, "maxItems": 2}, "sentence": {"type": "string"},
-        "label": {"type": "boolean"}}},
-    "caption": {"required": ["id", "image_id", "captions"], "properties": {
-        "id": ID, "image_id": ID, "captions": STR_LIST}},
-    "video_qa": {"required": ["id", "video_id", "question", "choices", "answer_idx", "ts", "subtitles"],
-                 "properties": {"id": ID, "video_id": ID, "question": {"type": "string"}, "choices": STR_LIST,
-                                "answer_idx": {"type": "integer", "minimum": 0}, "ts": SPAN, "subtitles": SUBS}},
-    "video_caption": {"required": ["id", "video_id", "ts", "subtitles", "captions"], "properties": {
-        "id": ID, "video_id": ID, "ts": SPAN, "subtitles": SUBS, "captions": STR_LIST}},
-}
+# The schemas of the tasks.py docstring, as the real-data readers check them (extra keys such as
+# question_type are allowed); the demo world also has at least one scored answer per question.
+SCHEMAS = {**ROW_SCHEMAS, "image_qa": {**ROW_SCHEMAS["image_qa"], "properties": {
+    **ROW_SCHEMAS["image_qa"]["properties"], "label": {**ROW_SCHEMAS["image_qa"]["properties"]["label"],
+                                                       "minProperties": 1}}}}
 
 
 @pytest.mark.parametrize("task", list(TASKS))
