@@ -18,7 +18,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "frames": ("vlpeft.video.cli", "decode videos and sample frames uniformly"),
     "clip-demo": ("vlpeft.features.demo_clip", "prepare the tiny demo CLIP checkpoint (RN and ViT towers)"),
     "features": ("vlpeft.features.cli", "cache CLIP image grid / video frame features in HDF5"),
-    "params": ("vlpeft.pet.cli", "parameter accounting: trainable % of a method on a backbone"),
+    "params": ("vlpeft.pet.cli", "parameter accounting: trainable %% of a method on a backbone"),
     "backbone-demo": ("vlpeft.models.demo_backbone", "prepare a tiny pre-trained T5/BART for the demo"),
     "train": ("vlpeft.train.cli", "train one (group, backbone, method, seed) run"),
     "evaluate": ("vlpeft.eval.cli", "decode and score a trained run"),

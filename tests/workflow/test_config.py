@@ -91,3 +91,13 @@ def test_real_data_needs_its_folders():
     del cfg["data"]["images"]
     with pytest.raises(ConfigError, match="data.images"):
         check_config(cfg)
+
+
+def test_cli_help_lists_every_verb(capsys):
+    from vlpeft.cli import VERBS, main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert all(verb in out for verb in VERBS)
