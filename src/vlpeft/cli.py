@@ -28,7 +28,8 @@ VERBS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vlpeft", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="vlpeft", description="Reproducible parameter-efficient tuning of "
+                                     "vision-and-language models: one verb per pipeline step.")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb, (_, help_) in VERBS.items():
         sub.add_parser(verb, help=help_, add_help=False)
