@@ -20,7 +20,7 @@ from vlpeft.models.tokenizer_train import collect_corpus, train_tokenizer
 torch.set_num_threads(1)
 TINY = dict(vocab_size=400, d_model=32, layers=1, heads=4, d_ff=64, steps=20, batch_size=8, lr=3e-3)
 SAVED = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-         "tokenizer_config.json", "pretrain.json", "pretrain_log.jsonl")
+         "tokenizer_config.json", "pretrain.json", "pretrain_log.jsonl", "visual_embedding.safetensors")
 
 
 def _features(path: Path, keys: list[str], shape: tuple[int, int]) -> Path:
@@ -79,6 +79,15 @@ def test_span_corruption_round_trips():
     assert [x for t in src[:-1] for x in (spans[t] if t in sentinels else [t])] == ids
 
 
+def test_one_token_answers_become_decoder_targets():
+    # answers ("true", "a3", "white") are one-token texts: pre-training must teach the decoder to emit them
+    src, tgt = span_corrupt([42], random.Random(0), [900, 899], eos_id=1)
+    assert src == [900, 1] and tgt == [900, 42, 1]
+    for seed in range(5):
+        src, tgt = text_infill([42], random.Random(seed), mask_id=7, bos_id=0, eos_id=2)
+        assert tgt == [0, 42, 2] and src[0] == 0 and 7 in src and src[-1] == 2
+
+
 def test_text_infilling_masks_spans():
     ids = list(range(10, 60))
     src, tgt = text_infill(ids, random.Random(0), mask_id=7, bos_id=0, eos_id=2)
@@ -134,6 +143,23 @@ def test_loss_decreases(built):
     assert [r["step"] for r in log] == list(range(1, TINY["steps"] + 1))
     assert {r["objective"] for r in log} == set(summary["objectives"])
     assert json.loads((out / "pretrain.json").read_text()) == summary
+
+
+def test_training_starts_from_the_pretrained_projection(built):
+    from safetensors.torch import load_file
+
+    from vlpeft.train.build import RunSpec, build_run_model
+
+    arch, out, _ = built
+    saved = load_file(out / "visual_embedding.safetensors")
+    assert {k.split(".")[0] for k in saved} == {"image", "video"}
+    spec = RunSpec(group="image", backbone=arch, method="adapter_single", seed=1, tasks=["vqa"])
+    model, _, _ = build_run_model(spec, str(out), feat_dim=16)
+    state = model.visual_embedding.state_dict()
+    assert state and all(torch.equal(v, saved[f"image.{k}"]) for k, v in state.items())
+    assert all(p.requires_grad for p in model.visual_embedding.parameters())  # trained on, as in every method
+    with pytest.raises(ValueError, match="the image visual projection does not fit this model"):
+        build_run_model(spec, str(out), feat_dim=24)
 
 
 def test_two_runs_give_identical_bytes(built, world, feature_files, tmp_path):

@@ -13,7 +13,7 @@ rule backbone_demo:
         arch="t5|bart",
     params:
         data=DATA,
-        steps=config.get("backbone_demo", {}).get("steps", 400),
+        steps=config["backbone_demo"]["steps"],
     log:
         f"{LOGS}/backbone_demo_{{arch}}.log",
     threads: 1

@@ -24,7 +24,8 @@ rule train:
         lr=lambda w: f"--lr {config['train']['lr']}" if config["train"].get("lr") else "",
         overrides=lambda w: method_set_args(config, w.method),
         recipe=lambda w: (
-            f"--epochs {epochs(w.method)} --warmup-ratio {config['train']['warmup_ratio']}"
+            f"--epochs {epochs(w.method)} --lr-scale {config['train']['lr_scale']}"
+            f" --warmup-ratio {config['train']['warmup_ratio']}"
             f" --clip-norm {config['train']['grad_clip']} --checkpoint-every {config['train']['checkpoint_every']}"
             f" --device {config['train']['device']}"
             + (" --fix-no-decay" if config["train"].get("fix_no_decay") else "")

@@ -12,6 +12,7 @@ from typing import Any
 
 _EXPORTS = {
     "build_model": "build", "resize_vocabulary": "build", "is_tied": "build",
+    "save_visual_embeddings": "build", "load_visual_embedding": "build",
     "VLModel": "vl", "TaskContext": "vl",
     "VisualEmbedding": "visual", "fit_video_features": "visual",
     "backbone_config": "configs", "backbone_arch": "configs", "resized_vocab_size": "configs",

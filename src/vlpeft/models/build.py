@@ -4,6 +4,7 @@ wrapped in ``VLModel``."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -58,6 +59,45 @@ def build_model(name_or_path: str | os.PathLike, *, feat_dim: int, from_config: 
     backbone = cls(config) if from_config else cls.from_pretrained(name, config=config)
     resize_vocabulary(backbone, vocab)
     return VLModel(backbone, feat_dim=feat_dim)
+
+
+VISUAL_EMBEDDING_FILE = "visual_embedding.safetensors"
+
+
+def save_visual_embeddings(embeddings: dict[str, nn.Module], directory: str | os.PathLike) -> Path:
+    """Save VL-pre-trained visual projections ``{task group: VisualEmbedding}`` beside a backbone, as a
+    VL-pre-trained checkpoint (VL-T5's) carries its own; keys ``<group>.<parameter>``, fp32."""
+    from safetensors.torch import save_file
+
+    path = Path(directory) / VISUAL_EMBEDDING_FILE
+    tensors = {f"{group}.{k}": v.detach().float().contiguous()
+               for group, emb in sorted(embeddings.items()) for k, v in emb.state_dict().items()}
+    save_file(tensors, str(path), metadata={"groups": ",".join(sorted(embeddings))})
+    return path
+
+
+def load_visual_embedding(model: VLModel, backbone: str | os.PathLike, group: str) -> bool:
+    """Initialise ``model.visual_embedding`` from ``<backbone>/visual_embedding.safetensors`` when that
+    file holds one for ``group``; returns whether it did. The papers' text-only backbones (t5-base,
+    bart-base) have none, so their projection starts from random as in the papers; the demo backbones
+    keep the one their captioning pre-training trained. A projection of other sizes is an error."""
+    path = Path(backbone) / VISUAL_EMBEDDING_FILE
+    if not path.is_file():
+        return False
+    from safetensors import safe_open
+
+    prefix = f"{group}."
+    with safe_open(str(path), "pt") as f:
+        state = {k[len(prefix):]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
+    if not state:
+        return False
+    own = model.visual_embedding.state_dict()
+    wrong = sorted(k for k in own.keys() | state.keys() if k not in own or k not in state or own[k].shape != state[k].shape)
+    if wrong:
+        raise ValueError(f"{path}: the {group} visual projection does not fit this model (feature dim "
+                         f"{model.visual_embedding.feat_dim}, d_model {model.visual_embedding.d_model}): {', '.join(wrong)}")
+    model.visual_embedding.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    return True
 
 
 def resize_vocabulary(backbone: PreTrainedModel, n_rows: int) -> None:

@@ -95,16 +95,19 @@ def text_options(spec: RunSpec, method_cfg: dict[str, Any]) -> TextOptions:
 
 
 def build_run_model(spec: RunSpec, backbone: str, feat_dim: int) -> tuple[Any, Any, dict[str, Any]]:
-    """Seed, build the backbone + visual projection, load its tokenizer, apply the PET method.
+    """Seed, build the backbone + visual projection (pre-trained when the backbone directory has one for
+    the group: `vlpeft.models.load_visual_embedding`), load its tokenizer, apply the PET method.
 
     Returns ``(model, tokenizer, method_config)``; the method config is the resolved dict of
     ``vlpeft.pet.apply_method`` (paper lr, ``use_task_prompt``, ...).
     """
-    from vlpeft.models import build_model, load_tokenizer
+    from vlpeft.models import build_model, load_tokenizer, load_visual_embedding
     from vlpeft.pet import apply_method
 
     seed_everything(spec.seed)
     model = build_model(backbone, feat_dim=feat_dim, from_config=spec.from_config)
+    if not spec.from_config:
+        load_visual_embedding(model, backbone, spec.group)
     tokenizer = load_tokenizer(backbone)
     method_cfg = apply_method(model, spec.method, list(spec.tasks), dict(spec.overrides))
     return model, tokenizer, method_cfg

@@ -51,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32,
                         help="B per process: image tasks use floor(B * batch_scale), video tasks B (default 32)")
     parser.add_argument("--lr", type=float, help="peak learning rate (default: the method's paper lr)")
+    parser.add_argument("--lr-scale", type=float, default=1.0,
+                        help="multiplies the peak lr (default 1; the demo's tiny backbones use 10)")
     parser.add_argument("--warmup-ratio", type=float, default=0.1, help="linear warm-up fraction (default 0.1)")
     parser.add_argument("--clip-norm", type=float, default=5.0, help="gradient clipping norm (default 5)")
     parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (default 0.01)")
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                    fix_gqa_prefix=args.fix_gqa_prefix)
     cfg = TrainConfig(run=spec, data=args.data, backbone=args.backbone, out=args.out,
                       features_image=args.features_image, features_video=args.features_video,
-                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, warmup_ratio=args.warmup_ratio,
+                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_scale=args.lr_scale, warmup_ratio=args.warmup_ratio,
                       clip_norm=args.clip_norm, weight_decay=args.weight_decay, fix_no_decay=args.fix_no_decay,
                       checkpoint_every=args.checkpoint_every, max_steps=args.max_steps, val_every=args.val_every,
                       device=args.device, num_workers=args.num_workers, progress=not args.no_progress)

@@ -56,6 +56,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 32
     lr: float | None = None
+    lr_scale: float = 1.0  # multiplies lr (paper lr or given): tiny demo backbones need larger steps
     warmup_ratio: float = 0.1
     clip_norm: float = 5.0
     weight_decay: float = 0.01
@@ -158,6 +159,9 @@ def _setup(cfg: TrainConfig, info: DistInfo) -> _Run:
     lr = cfg.lr if cfg.lr is not None else method_lr(method_cfg, spec.group)
     if lr is None:
         raise KeyError(f"method {spec.method!r}: its config has no lr for {spec.group} runs; pass --lr")
+    if cfg.lr_scale <= 0:
+        raise ValueError(f"--lr-scale must be positive, got {cfg.lr_scale}")
+    lr = float(lr) * cfg.lr_scale
     model.to(info.device)
     optimizer = build_optimizer(model, float(lr), cfg.weight_decay, cfg.fix_no_decay)
     scheduler = build_scheduler(optimizer, total, cfg.warmup_ratio)
