@@ -18,9 +18,9 @@ class ConfigError(ValueError):
 
 
 def _known_methods() -> list[str]:
-    from vlpeft.pet.registry import METHODS
+    from vlpeft.pet.names import METHOD_NAMES  # not the registry: it imports torch (seconds per Snakemake start)
 
-    return list(METHODS)
+    return list(METHOD_NAMES)
 
 
 def check_config(config: dict[str, Any]) -> None:

@@ -101,3 +101,22 @@ def test_cli_help_lists_every_verb(capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert all(verb in out for verb in VERBS)
+
+
+def test_checking_a_config_does_not_import_torch():
+    # every Snakemake start (and every SLURM job) checks the config: importing torch there cost ~8 s
+    import subprocess
+    import sys
+
+    code = ("import sys, yaml; from vlpeft.workflow_config import check_config; "
+            f"check_config(yaml.safe_load(open({str(ROOT / 'config' / 'config.yaml')!r}))); "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_method_names_are_the_registry_in_table_order():
+    from vlpeft.pet import METHODS
+    from vlpeft.pet.names import METHOD_NAMES
+
+    assert tuple(METHODS) == METHOD_NAMES

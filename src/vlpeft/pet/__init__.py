@@ -1,12 +1,23 @@
 """Parameter-efficient tuning methods of VL-Adapter and VL-PET, injected into a stock T5/BART.
 
 Public API: ``METHODS``, ``method_config``, ``apply_method``, ``count_parameters``,
-``save_adapter``, ``load_adapter`` (see docs/interfaces.md).
+``save_adapter``, ``load_adapter`` (see docs/interfaces.md); imported lazily, so that
+``vlpeft.pet.names`` (the method names) does not pay for torch.
 """
 
-from .accounting import count_parameters
-from .adapter_io import load_adapter, save_adapter
-from .registry import METHODS, MethodSpec, apply_method, method_config
+from __future__ import annotations
 
-__all__ = ["METHODS", "MethodSpec", "apply_method", "count_parameters", "load_adapter", "method_config",
-           "save_adapter"]
+import importlib
+from typing import Any
+
+_EXPORTS = {"METHODS": "registry", "MethodSpec": "registry", "apply_method": "registry",
+            "method_config": "registry", "count_parameters": "accounting", "load_adapter": "adapter_io",
+            "save_adapter": "adapter_io"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

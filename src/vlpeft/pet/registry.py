@@ -15,6 +15,7 @@ from torch import nn
 
 from . import adapter, hyperformer, lora, prompt, vl_pet
 from .freeze import set_trainable
+from .names import METHOD_NAMES
 
 ARCHS = ("bart", "t5")
 
@@ -113,6 +114,8 @@ _SPECS = [
 
 # Registry order = the order of the papers' tables (used as the default row order).
 METHODS: Mapping[str, MethodSpec] = MappingProxyType({s.name: s for s in _SPECS})
+if tuple(METHODS) != METHOD_NAMES:
+    raise RuntimeError("vlpeft.pet.names.METHOD_NAMES must list the registry's methods in table order")
 
 
 def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
