@@ -79,6 +79,18 @@ def test_max_steps_and_multiple_method(world, tmp_path):
     assert json.loads((out / "run.json").read_text())["method"] == "adapter_multiple"
 
 
+def test_lr_scale_multiplies_the_paper_lr(world, tmp_path):
+    peaks = {}
+    for scale in (1.0, 10.0):
+        out = tmp_path / f"x{scale}"
+        train_run(_cfg(world, out, max_steps=4, warmup_ratio=0.0, lr_scale=scale))
+        peaks[scale] = json.loads((out / "train_log.jsonl").read_text().splitlines()[0])["lr"]
+    assert peaks[1.0] == pytest.approx(1e-3)  # adapter_single's paper lr
+    assert peaks[10.0] == pytest.approx(1e-2)
+    with pytest.raises(ValueError, match="lr-scale"):
+        train_run(_cfg(world, tmp_path / "bad", max_steps=1, lr_scale=0.0))
+
+
 def test_checkpoint_roundtrip_keeps_types(tmp_path):
     state = {"a": (1, 2.5, None), 3: [torch.arange(3), {"x": True}], "s": "t"}
     tensors = {}
