@@ -13,7 +13,7 @@ def test_state_dict_round_trip_through_clip_load(clip_ckpts):
         assert isinstance(model, clip.model.CLIP) and not model.training
         assert is_resnet(model) == (kind == "rn")
         # the rebuilt model has the saved weights (fp16 in the file, fp32 on CPU)
-        saved = torch.load(path, map_location="cpu")
+        saved = torch.load(path, map_location="cpu", weights_only=True)
         for key, value in model.state_dict().items():
             torch.testing.assert_close(value, saved[key].to(value.dtype))
         assert model.visual.input_resolution == 224
