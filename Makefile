@@ -22,4 +22,4 @@ bench: setup
 	$(VENV)/python benchmarks/run.py
 
 clean:
-	rm -rf data frames features models runs results logs .snakemake
+	rm -rf data/*/ frames features models runs results logs .snakemake
