@@ -58,6 +58,20 @@ def write_jsonl(path: str | os.PathLike, rows: list[dict]) -> None:
                 f.write(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def read_json_object(path: str | os.PathLike, what: str) -> dict[str, Any]:
+    """A JSON file holding one object; errors name ``what`` or the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return data
+
+
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
     rows = []
     with open(path, encoding="utf-8") as f:

@@ -11,6 +11,7 @@ import sys
 import torch
 
 from vlpeft.tasks import GROUPS
+from vlpeft.train.cli import parse_sets
 
 from .accounting import count_parameters
 from .registry import METHODS, apply_method
@@ -28,20 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true",
                         help="every method on bart-base and t5-base for both task groups")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """``["r=64", "zero_init=false"]`` -> ``{"r": 64, "zero_init": "false"}`` (JSON values where they parse)."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def params_row(backbone: str, group: str, method: str, overrides: dict | None = None) -> dict:
@@ -65,7 +52,7 @@ def _table(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides = parse_overrides(args.overrides)
+    overrides = parse_sets(args.overrides)
     if args.all:
         if overrides:
             raise ValueError("--set cannot be combined with --all (each method has its own settings)")

@@ -11,12 +11,13 @@ our names map to the paper's comes from a small JSON "paper map" (config/paper/p
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from vlpeft.io import read_json_object
 
 
 @dataclass(frozen=True)
@@ -30,22 +31,9 @@ class PaperRow:
     std: dict[str, float]
 
 
-def _read_json(path: str | os.PathLike, what: str) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object")
-    return data
-
-
 def load_paper_tables(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """``{"<paper>/<table id>": table}`` from paper_tables.json (keys starting with _ skipped)."""
-    data = _read_json(path, "paper tables")
+    data = read_json_object(path, "paper tables")
     return {f"{paper}/{tid}": table
             for paper, tables in data.items() if not paper.startswith("_")
             for tid, table in tables.items() if not tid.startswith("_")}
@@ -53,7 +41,7 @@ def load_paper_tables(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
 def load_paper_map(path: str | os.PathLike) -> dict[str, Any]:
     """The name mapping (see module docstring); errors name the file and the missing key."""
-    data = _read_json(path, "paper map")
+    data = read_json_object(path, "paper map")
     for key in ("scores", "backbones", "methods"):
         if not isinstance(data.get(key), dict):
             raise KeyError(f"{path}: missing key {key!r} (an object)")

@@ -7,7 +7,6 @@ usual reading of the papers' "subscript = std over 3 seeds"; with a single seed 
 from __future__ import annotations
 
 import glob
-import json
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vlpeft.io import read_json_object
 from vlpeft.tasks import GROUPS, TASKS
 
 REQUIRED_KEYS = ("group", "backbone", "method", "seed", "params", "tasks", "average")
@@ -107,12 +107,7 @@ def _number(value: Any, path: Path, key: str) -> float:
 def load_run(path: str | os.PathLike) -> Run:
     """Read and check one metrics.json (docs/interfaces.md); errors name the file and the key."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object")
+    data = read_json_object(path, "run metrics")
     for key in REQUIRED_KEYS:
         if key not in data:
             raise KeyError(f"{path}: missing key {key!r}")
