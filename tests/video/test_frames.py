@@ -1,4 +1,5 @@
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -6,26 +7,30 @@ import pytest
 
 from vlpeft.cli import main
 from vlpeft.io import sha256_file
-from vlpeft.video import FrameReader, SamplingSpec, extract_frames, load_video, probe_video
+from vlpeft.video import BACKENDS, FrameReader, SamplingSpec, decode, extract_frames, load_video, probe_video
+from vlpeft.video.sampling import frames_shown_at, target_times
 
-from video_media import frame_index, red_corner, rotate_tag
+from video_media import frame_index, ramp_frames, red_corner, rotate_tag, write_vfr
 
 
-def test_probe(video_dir):
-    info = probe_video(video_dir / "a.mp4")
+@pytest.mark.parametrize("prober", ["torchcodec", "pyav"])
+def test_probe_in_process(video_dir, prober):
+    info = probe_video(video_dir / "a.mp4", prober)
+    assert info.prober == prober
     assert (info.width, info.height, info.num_frames, info.rotation) == (64, 48, 32, 0)
-    assert info.fps == pytest.approx(8.0) and info.duration == pytest.approx(4.0)
+    assert info.fps == pytest.approx(8.0) and info.duration == pytest.approx(4.0) and info.start == 0
 
 
-@pytest.mark.parametrize("backend", ["decord", "pyav"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_frames_count_order_and_attrs(video_dir, tmp_path, backend):
     out = tmp_path / "frames" / "frames.h5"
     summary = extract_frames(video_dir, out, SamplingSpec(num_frames=8, backend=backend), progress=False)
-    assert summary == {"videos": 3, "frames": 24, "rejected": []}
+    assert summary == {"videos": 3, "frames": 24, "rejected": [], "fallbacks": []}
     assert json.loads((out.parent / "rejected.json").read_text()) == []
     with FrameReader(out) as r:
         assert r.keys() == ["a", "b", "c"]  # sorted ids
         assert r.attrs["backend"] == backend and r.attrs["num_frames"] == 8
+        assert r.item_attrs("a")["decoder"] == backend and r.rejected_ids() == []
         frames = r.get("a")
         assert frames.dtype == np.uint8 and frames.shape == (8, 48, 64, 3)
         assert [frame_index(f) for f in frames] == [2, 6, 10, 14, 18, 22, 26, 30]
@@ -49,21 +54,25 @@ def test_fps_mode_and_resize(video_dir, tmp_path):
 
 
 def test_backends_agree(video_dir):
-    a, _ = load_video(video_dir / "a.mp4", SamplingSpec(num_frames=8, backend="decord"))
-    b, _ = load_video(video_dir / "a.mp4", SamplingSpec(num_frames=8, backend="pyav"))
-    assert a.shape == b.shape
-    assert np.abs(a.astype(int) - b.astype(int)).max() <= 2
+    ref, ref_attrs = load_video(video_dir / "a.mp4", SamplingSpec(num_frames=8, backend="pyav"))
+    for backend in ("torchcodec", "decord"):
+        a, attrs = load_video(video_dir / "a.mp4", SamplingSpec(num_frames=8, backend=backend))
+        assert a.shape == ref.shape and np.abs(a.astype(int) - ref.astype(int)).max() <= 2
+        np.testing.assert_allclose(attrs["timestamps"], ref_attrs["timestamps"], atol=1e-6)
 
 
 @pytest.mark.parametrize("degrees,corner", [(90, (1, 0)), (180, (1, 1)), (270, (0, 1))])
-@pytest.mark.parametrize("backend", ["decord", "pyav"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_rotation_applied(video_dir, tmp_path, degrees, corner, backend):
     # ffmpeg's legacy `rotate` tag: the upright picture is turned counter-clockwise by it here
     # (ffmpeg 5 stores a display matrix; checked against `ffmpeg -i` autorotated output)
     path = tmp_path / "rot.mp4"
     rotate_tag(video_dir / "a.mp4", path, degrees)
     info = probe_video(path)
+    assert info.rotation == degrees
     frames, attrs = load_video(path, SamplingSpec(num_frames=2, backend=backend))
+    # decord2 3.4 fails on 90/270 degree rotations (DECORDArrayCopyFromTo size mismatch): PyAV takes over
+    assert attrs["decoder"] == ("torchcodec" if backend == "decord" and degrees != 180 else backend)
     assert frames.shape[1:3] == info.display_size
     assert frames.shape[1:3] == ((64, 48) if degrees in (90, 270) else (48, 64))
     assert red_corner(frames[0]) == corner
@@ -103,6 +112,7 @@ def test_skip_mode_records_rejected(video_dir, tmp_path):
     assert all(r["reason"] and str(tmp_path) not in r["reason"] for r in rejected)
     with FrameReader(out) as r:
         assert r.keys() == ["a", "b", "c"]
+        assert r.rejected_ids() == ["d", "e"]  # carried on to the features step (skip means skip)
 
 
 def test_deterministic_bytes(video_dir, tmp_path):
@@ -119,3 +129,88 @@ def test_missing_folder_and_unknown_key(tmp_path, video_dir):
     extract_frames(video_dir, out, SamplingSpec(num_frames=2), progress=False)
     with FrameReader(out) as r, pytest.raises(KeyError, match=r"'zz'.*f\.h5|f\.h5.*'zz'"):
         r.get("zz")
+
+
+# -- real timestamps (variable frame rate) ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def vfr_clip(tmp_path_factory):
+    """20 frames at 20 fps (0 - 0.95 s), then 10 at 5 fps (1.0 - 2.8 s)."""
+    path = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
+    return path, write_vfr(path)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("mode", [{"num_frames": 6}, {"sample_fps": 2.0}])
+def test_vfr_sampling_in_presentation_time(vfr_clip, backend, mode):
+    path, true_pts = vfr_clip
+    frames, attrs = load_video(path, SamplingSpec(backend=backend, **mode))
+    assert attrs["decoder"] == backend
+    shown = [frame_index(f) for f in frames]
+    # the stored time of each frame is its own pts
+    np.testing.assert_allclose(attrs["timestamps"], true_pts[shown], atol=1e-6)
+    # and each is the frame shown at its target time on the clock (not at index * average fps)
+    end = attrs["duration"]
+    assert end == pytest.approx(2.85)  # last pts 2.8 + the muxer's packet duration 0.05
+    targets = target_times(0.0, end, **({"num_frames": 6} if "num_frames" in mode else {"sample_fps": 2.0}))
+    assert shown == frames_shown_at(true_pts, targets).tolist()
+    if "num_frames" in mode:  # segment centres 0.2375, 0.7125, ... s: 2 of 6 in the fast first second
+        assert shown == [4, 14, 20, 23, 25, 28]
+    else:  # 0, 0.5, 1.0, 1.5, 2.0, 2.5 s
+        np.testing.assert_allclose(attrs["timestamps"], [0, 0.5, 1.0, 1.4, 2.0, 2.4], atol=1e-6)
+
+
+# -- no backend is trusted blindly ---------------------------------------------------------------
+
+def _four_channels(info, times):
+    """What decord2 3.4.0 returns on some AVX-512 CPUs for 32/48/96/144 px wide frames."""
+    return np.zeros((len(times), *info.display_size, 4), np.uint8), np.asarray(times)
+
+
+@pytest.mark.parametrize("fault", [
+    _four_channels,
+    lambda info, times: (np.zeros((len(times), info.display_size[0], info.display_size[1] + 2, 3), np.uint8),
+                         np.asarray(times)),
+    lambda info, times: (np.zeros((len(times) - 1, *info.display_size, 3), np.uint8), np.asarray(times)[1:]),
+    lambda info, times: (np.zeros((len(times), *info.display_size, 3), np.float32), np.asarray(times)),
+    lambda info, times: (np.zeros((len(times), *info.display_size, 3), np.uint8), np.asarray(times) + 1.0),
+], ids=["channels", "size", "count", "dtype", "late-pts"])
+def test_bad_batch_falls_back_with_one_warning(video_dir, tmp_path, monkeypatch, caplog, fault):
+    ref = tmp_path / "ref.h5"
+    extract_frames(video_dir, ref, SamplingSpec(num_frames=4, backend="pyav"), progress=False)
+    monkeypatch.setitem(decode.DECODERS, "torchcodec", fault)
+    out = tmp_path / "frames.h5"
+    with caplog.at_level(logging.WARNING, logger="vlpeft.video.decode"):
+        summary = extract_frames(video_dir, out, SamplingSpec(num_frames=4, backend="torchcodec"),
+                                 progress=False, workers=1)
+    assert summary["fallbacks"] == ["a", "b", "c"] and summary["rejected"] == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3  # one line per video, naming the file and the backend
+    for vid, line in zip("abc", warnings):
+        assert f"{vid}.mp4" in line and "torchcodec returned a bad batch" in line and "pyav" in line
+        assert "\n" not in line
+    with FrameReader(out) as r, FrameReader(ref) as e:
+        assert r.attrs["fallbacks"] == 3
+        for vid in "abc":
+            assert r.item_attrs(vid)["decoder"] == "pyav"
+            np.testing.assert_array_equal(r.get(vid), e.get(vid))  # never a wrong frame
+
+
+def test_no_good_backend_is_one_clear_error(video_dir, tmp_path, monkeypatch, capsys):
+    for name in BACKENDS:
+        monkeypatch.setitem(decode.DECODERS, name, _four_channels)
+    rc = main(["frames", "--videos", str(video_dir), "--out", str(tmp_path / "f.h5"), "--backend", "pyav"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "a.mp4" in err and all(f"{b} returned a bad batch (4 channels" in err for b in BACKENDS)
+    assert not (tmp_path / "f.h5").exists()
+
+
+def test_cli_reports_fallbacks(video_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(decode.DECODERS, "torchcodec", _four_channels)
+    rc = main(["frames", "--videos", str(video_dir), "--out", str(tmp_path / "f.h5"), "--num-frames", "2"])
+    assert rc == 0 and "3 decoded by a fallback backend (not torchcodec)" in capsys.readouterr().out
+
+
+def test_unknown_backend(video_dir):
+    with pytest.raises(ValueError, match="unknown video backend 'nope'"):
+        load_video(video_dir / "a.mp4", SamplingSpec(num_frames=2, backend="nope"))

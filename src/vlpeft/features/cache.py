@@ -8,6 +8,7 @@ This module imports only h5py and numpy, so readers stay cheap.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -84,6 +85,12 @@ class H5Reader:
     def keys(self) -> list[str]:
         """Dataset ids, in the order they were written (sorted by the writers)."""
         return list(self.file.keys())
+
+    def rejected_ids(self) -> list[str]:
+        """Ids the frames step rejected (``on_error: skip``), carried on by the features step: the
+        ``rejected_ids`` file attribute (a JSON list); empty when there is none."""
+        raw = self.attrs.get("rejected_ids")
+        return [str(i) for i in json.loads(raw)] if raw else []
 
     def __contains__(self, key: str) -> bool:
         return key in self.file

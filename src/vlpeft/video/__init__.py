@@ -1,9 +1,9 @@
-"""Video decoding and uniform frame sampling (the `vlpeft frames` step)."""
+"""Video decoding and frame sampling in presentation time (the `vlpeft frames` step)."""
 
-from .decode import BACKENDS, decode_frames
+from .decode import BACKENDS, Decoded, check_batch, decode_frames
 from .frames import FrameReader, SamplingSpec, extract_frames, list_videos, load_video
 from .probe import VideoInfo, probe_video
-from .sampling import sample_indices
+from .sampling import sample_indices, target_times
 
-__all__ = ["BACKENDS", "FrameReader", "SamplingSpec", "VideoInfo", "decode_frames", "extract_frames",
-           "list_videos", "load_video", "probe_video", "sample_indices"]
+__all__ = ["BACKENDS", "Decoded", "FrameReader", "SamplingSpec", "VideoInfo", "check_batch", "decode_frames",
+           "extract_frames", "list_videos", "load_video", "probe_video", "sample_indices", "target_times"]
