@@ -10,6 +10,7 @@ rule clip_demo:
     params:
         data=DATA,
         steps=config["clip"]["demo_steps"],
+        backend=config["frames"]["backend"],
     log:
         f"{LOGS}/clip_demo.log",
     threads: 2
@@ -17,7 +18,7 @@ rule clip_demo:
         mem_mb=4000,
     shell:
         "{VLPEFT} clip-demo --data {params.data} --out-rn {output.rn} --out-vit {output.vit}"
-        " --steps {params.steps} --threads 1 > {log} 2>&1"
+        " --steps {params.steps} --backend {params.backend} --threads 1 > {log} 2>&1"
 
 
 rule features_image:

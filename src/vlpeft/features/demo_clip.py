@@ -74,10 +74,10 @@ def image_pairs(data_dir: Path) -> list[Pair]:
     return pairs
 
 
-def video_pairs(data_dir: Path, frames_per_video: int = 4, backend: str = "decord") -> list[Pair]:
+def video_pairs(data_dir: Path, frames_per_video: int = 4, backend: str = "torchcodec") -> list[Pair]:
     """Pre-training video-caption pairs (``annotations/pretrain/video_captions.jsonl`` rows
     ``{"id", "video_id", "captions"}``), each with ``frames_per_video`` uniformly sampled frames of
-    ``videos/<video_id>.mp4``, decoded by `vlpeft.video`."""
+    ``videos/<video_id>.mp4``, decoded by `vlpeft.video` (``backend`` first, checked, with fallback)."""
     from vlpeft.video.decode import resolve_backend
     from vlpeft.video.frames import SamplingSpec, load_video
 
@@ -196,7 +196,7 @@ def save_clip(model: torch.nn.Module, path: str | os.PathLike) -> None:
 
 
 def prepare_demo_clip(data_dir: str | os.PathLike, out_rn: str | os.PathLike, out_vit: str | os.PathLike,
-                      steps: int = 100, seed: int = 0, batch_size: int = 24, backend: str = "decord",
+                      steps: int = 100, seed: int = 0, batch_size: int = 24, backend: str = "torchcodec",
                       threads: int = 1,
                       log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train and save both demo towers; return, per tower, the retrieval accuracy of the saved
@@ -233,7 +233,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads; the checkpoint bytes are reproducible for a given count")
-    parser.add_argument("--backend", choices=("decord", "pyav"), default="decord", help="video decoder")
+    parser.add_argument("--backend", choices=("torchcodec", "pyav", "decord"), default="torchcodec",
+                        help="video decoder tried first (config frames.backend); a bad batch falls back to the next")
 
 
 def run(args: argparse.Namespace) -> int:
