@@ -24,12 +24,17 @@ VERBS: dict[str, tuple[str, str]] = {
     "evaluate": ("vlpeft.eval.cli", "decode and score a trained run"),
     "tables": ("vlpeft.report.cli", "paper-style tables and plots from run metrics"),
     "determinism": ("vlpeft.repro", "build twice from clean with dvc repro and compare every tracked output"),
+    "predict": ("vlpeft.predict", "answer or caption your own image(s) or video with a trained run or an export"),
+    "export": ("vlpeft.export", "a self-contained, hub-ready folder of a run (PEFT files for LoRA, model card)"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vlpeft", description="Reproducible parameter-efficient tuning of "
                                      "vision-and-language models: one verb per pipeline step.")
+    from vlpeft import __version__
+
+    parser.add_argument("--version", action="version", version=f"vlpeft {__version__}")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb, (_, help_) in VERBS.items():
         sub.add_parser(verb, help=help_, add_help=False)
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in VERBS:
+    if not argv or argv[0] in ("-h", "--help", "--version") or argv[0] not in VERBS:
         build_parser().parse_args(argv)  # prints help / the error for an unknown verb
         return 2
     verb = argv[0]

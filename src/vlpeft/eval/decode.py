@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
+from vlpeft.progress import progress_bar as tqdm
 from vlpeft.tasks import TaskSpec
 from vlpeft.train.data import Collator, TaskData, move_batch
 from vlpeft.train.distributed import autocast_for

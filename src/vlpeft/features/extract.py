@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from vlpeft.io import sha256_file
+from vlpeft.progress import progress_bar as tqdm
+from vlpeft.provenance import frames_attrs
 from vlpeft.video.frames import FrameReader
 
 from .cache import add_dataset, h5_writer
@@ -148,7 +149,11 @@ def extract_features(kind: str, clip_name_or_path: str | os.PathLike, out: str |
         loader = DataLoader(videos, batch_size=videos_per_batch, collate_fn=list,
                             num_workers=workers, pin_memory=device.startswith("cuda"))
     start = time.perf_counter()
-    with h5_writer(out, {"encoder": encoder, "checkpoint_sha256": sha, "kind": kind}) as f, \
+    attrs = {"encoder": encoder, "checkpoint_sha256": sha, "kind": kind}
+    if kind == "video":  # the frame sampling, for `vlpeft predict` (vlpeft.provenance)
+        with FrameReader(source) as reader:
+            attrs.update(frames_attrs(reader.attrs))
+    with h5_writer(out, attrs) as f, \
             tqdm(total=len(ids), desc=f"features ({kind})", unit=kind, disable=not progress) as bar:
         if kind == "image":
             n_images = _write_images(f, model, loader, ids, device, bar)

@@ -69,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from vlpeft.progress import train_summary
     from vlpeft.train.trainer import TrainConfig, train_run
 
     if args.threads:
@@ -87,4 +88,5 @@ def run(args: argparse.Namespace) -> int:
     adapter = train_run(cfg)
     if os.environ.get("RANK", "0") == "0":
         print(adapter)
+        print(f"{cfg.run.method}: {train_summary(adapter.parent)}")
     return 0

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from tqdm import tqdm
 
+from vlpeft.progress import progress_bar as tqdm
+from vlpeft.provenance import features_identity
 from vlpeft.tasks import TaskSpec
 from vlpeft.train import checkpoint as ckpt
 from vlpeft.train.build import (RunSpec, build_run_model, feature_dim, method_lr, open_features,
@@ -296,7 +297,8 @@ def adapter_meta(run: _Run) -> dict[str, Any]:
     """Run information stored in the adapter header (no paths, no times)."""
     spec = run.cfg.run
     return {"group": spec.group, "backbone": spec.backbone, "seed": spec.seed, "steps": run.total_steps,
-            "epochs": run.cfg.epochs, "batch_size": run.cfg.batch_size, "lr": run.method_cfg["lr"]}
+            "epochs": run.cfg.epochs, "batch_size": run.cfg.batch_size, "lr": run.method_cfg["lr"],
+            "features": features_identity(next(iter(run.dataset.tasks.values())).features)}  # for predict
 
 
 def _finish(run: _Run) -> Path:

@@ -1,0 +1,1 @@
+from predictworld import one_thread, pworld  # noqa: F401  (fixtures)
