@@ -16,6 +16,10 @@ _EXPORTS = {"METHODS": "registry", "MethodSpec": "registry", "apply_method": "re
 
 __all__ = sorted(_EXPORTS)
 
+# torch-free, and the submodule vlpeft.pet.method_config shares the function's name: importing the
+# function here binds ``vlpeft.pet.method_config`` to the function, whatever is imported later.
+from .method_config import method_config  # noqa: E402
+
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
