@@ -71,7 +71,7 @@ def expected_trainable(method: str, arch: str, name: str) -> bool:
         return True
     backbone = name.startswith("backbone.")
     if method == "bitfit":
-        return backbone and name.endswith("bias")
+        return backbone and "bias" in name  # VL-PET --unfreeze_bias: T5's relative_attention_bias too
     if method.startswith("lora"):
         return "lora_" in name or (backbone and name.endswith("bias"))  # quirk F2
     if method.startswith("prompt"):

@@ -73,3 +73,14 @@ def test_cli_params_json(capsys):
 def test_cli_params_bad_setting(capsys):
     assert main(["params", "--backbone", "tiny-bart", "--method", "bitfit", "--set", "nope=1"]) == 1
     assert "'nope'" in capsys.readouterr().err
+
+
+def test_t5_baseline_lrs_come_from_lst():
+    """VL-PET's T5 baseline rows come from LST's VL-T5/scripts/image/*.sh (docs/methods.md B.3)."""
+    from vlpeft.pet import method_config
+
+    lst = {"adapter_single": 3e-4, "lora_single": 3e-4, "prompt_single": 3e-3, "bitfit": 3e-3,
+           "full_finetuning": 1e-4}
+    assert {m: method_config(m, "t5")["lr"] for m in lst} == lst
+    assert {m: method_config(m, "bart")["lr"] for m in lst} == {
+        "adapter_single": 1e-3, "lora_single": 1e-3, "prompt_single": 1e-3, "bitfit": 1e-3, "full_finetuning": 1e-4}

@@ -1,4 +1,4 @@
-"""Sequential bottleneck adapters of VL-Adapter (methods.md B.1.1 and B.1.3): single, multiple and
+"""Sequential bottleneck adapters of VL-Adapter (docs/methods.md B.1.1 and B.1.3): single, multiple and
 half-shared adapters, and Compacter as the same adapter with PHM Linears.
 
 Our own layers: PEFT has no sequential (Houlsby) adapter on the sublayer output and no PHM layer.
@@ -9,13 +9,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import (PETModule, TaskRouter, Wrapper, d_model, gelu_new, init_linear_, output_sites,
+from .base import (PETModule, TaskRouter, Wrapper, d_model, gelu_new, init_linear_, new_module_std, output_sites,
                    per_task_modules, wrap)
 from .phm import PHMLinear
 
 
-def make_linear(kind: str, fin: int, fout: int, *, init_std: float, phm_n: int = 2) -> nn.Module:
-    """A plain ``nn.Linear`` (N(0, init_std), zero bias) or a Compacter ``PHMLinear``."""
+def make_linear(kind: str, fin: int, fout: int, *, init_std: float | None, phm_n: int = 2) -> nn.Module:
+    """A plain ``nn.Linear`` (N(0, init_std), zero bias; PyTorch's default init when ``init_std`` is
+    None) or a Compacter ``PHMLinear``."""
     if kind == "linear":
         linear = nn.Linear(fin, fout)
         init_linear_(linear, init_std)
@@ -42,7 +43,7 @@ class Bottleneck(PETModule):
     ``down`` / ``up`` may be passed in to share a projection between tasks (half-shared adapters).
     """
 
-    def __init__(self, d: int, r: int, *, linear: str = "linear", init_std: float = 0.02, phm_n: int = 2,
+    def __init__(self, d: int, r: int, *, linear: str = "linear", init_std: float | None = 0.02, phm_n: int = 2,
                  num_heads: int = 1, down: nn.Module | None = None, up: nn.Module | None = None):
         super().__init__()
         if r % num_heads:
@@ -59,7 +60,7 @@ class Bottleneck(PETModule):
 
 class OutputAdapterWrapper(Wrapper):
     """Applies ``h + adapter(h)`` to the wrapped sublayer's output (the first element if a tuple):
-    on the sublayer output, before dropout / residual / LN (methods.md B.1.1 placement)."""
+    on the sublayer output, before dropout / residual / LN (docs/methods.md B.1.1 placement)."""
 
     def __init__(self, base_layer: nn.Module, adapter: nn.Module):
         super().__init__(base_layer)
@@ -72,10 +73,10 @@ class OutputAdapterWrapper(Wrapper):
         return out + self.adapter(out)
 
 
-def _task_bottlenecks(tasks: list[str], d: int, r: int, cfg: dict) -> dict[str, nn.Module]:
+def _task_bottlenecks(tasks: list[str], d: int, r: int, cfg: dict, init_std: float | None) -> dict[str, nn.Module]:
     """One site's adapters per task: "single" (one object), "multiple", or "half_shared" (one
-    projection, by default the up-projection, shared by all tasks: methods.md B.1.1, F8)."""
-    kw = dict(linear=cfg["linear"], init_std=cfg["init_std"], phm_n=cfg["phm_n"])
+    projection, by default the up-projection, shared by all tasks: docs/methods.md B.1.1, F8)."""
+    kw = dict(linear=cfg["linear"], init_std=init_std, phm_n=cfg["phm_n"])
     sharing = cfg["sharing"]
     if sharing in ("single", "multiple"):
         return per_task_modules(tasks, lambda: Bottleneck(d, r, **kw), shared=sharing == "single")
@@ -99,6 +100,7 @@ def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
     if d % cfg["reduction_factor"]:
         raise ValueError(f"d_model={d} is not divisible by reduction_factor={cfg['reduction_factor']}")
     r = d // cfg["reduction_factor"]
+    std = new_module_std(model, cfg)  # T5: PyTorch defaults (docs/methods.md B.4)
     for site in output_sites(backbone, model.arch, kinds=adapter_kinds(cfg)):
-        router = TaskRouter(ctx, _task_bottlenecks(tasks, d, r, cfg))
+        router = TaskRouter(ctx, _task_bottlenecks(tasks, d, r, cfg, std))
         wrap(backbone, site.path, lambda base: OutputAdapterWrapper(base, router))

@@ -171,15 +171,35 @@ def d_model(backbone: nn.Module) -> int:
 # ------------------------------------------------------------------------------------------- init
 
 
-def init_linear_(linear: nn.Linear, std: float) -> None:
-    """BART ``_init_weights`` for new Linears: N(0, std) weight, zero bias (methods.md B.2 Init)."""
+def init_linear_(linear: nn.Linear, std: float | None) -> None:
+    """BART ``_init_weights`` for new Linears: N(0, std) weight, zero bias (docs/methods.md B.4).
+
+    ``std=None`` keeps PyTorch's default initialisation, as VL-T5's ``_init_weights`` (which skips
+    plain ``nn.Linear``/``nn.Embedding``) leaves it."""
+    if std is None:
+        return
     nn.init.normal_(linear.weight, std=std)
     if linear.bias is not None:
         nn.init.zeros_(linear.bias)
 
 
+def new_module_std(model: nn.Module, cfg: dict) -> float | None:
+    """The init std of plain Linears/Embeddings a method adds (docs/methods.md B.4): BART's
+    ``_init_weights`` re-initialises them N(0, init_std); VL-T5's skips them (None = PyTorch defaults)."""
+    return cfg.get("init_std") if model.arch == "bart" else None
+
+
 def zero_(module: nn.Module) -> None:
-    """Zero every parameter of ``module`` (the T5 zero-init flags of VL-PET)."""
+    """Zero-initialise ``module`` (the T5 zero-init flags of VL-PET, docs/methods.md B.4).
+
+    Plain parameters are zeroed. A layer with a ``zero_init_`` method (the PHM layer) zeroes only
+    what keeps a path for the gradient: a PHM layer with both its rule and its W at zero never moves."""
     with torch.no_grad():
+        handled: set[int] = set()
+        for m in module.modules():
+            if hasattr(m, "zero_init_"):
+                m.zero_init_()
+                handled |= {id(p) for p in m.parameters()}
         for p in module.parameters():
-            p.zero_()
+            if id(p) not in handled:
+                p.zero_()

@@ -1,11 +1,13 @@
-"""Which parameters train (methods.md B.0): freeze everything, then unfreeze by the method's rule.
+"""Which parameters train (docs/methods.md B.0): freeze everything, then unfreeze by the method's rule.
 
 Rule keys of a resolved method config:
 - ``train_all``: full fine-tuning (backbone incl. shared embeddings / LM head, visual projection).
 - ``train_layer_norms``: "all" (VL-Adapter ``--unfreeze_layer_norms``), "encoder" (VL-PET
   ``--unfreeze_encoder_layer_norms``: encoder LNs incl. the embedding / final LN) or "none".
 - ``t5_layer_norms_frozen_quirk``: quirk F1, with "all" the T5 LNs stay frozen (paper-faithful).
-- ``train_biases``: every ``*bias`` of the backbone (BitFit; LoRA quirk F2), LN biases included.
+- ``train_biases``: every ``*bias`` of the backbone (BitFit; LoRA quirk F2), LN biases included;
+  with ``bias_names: contains`` (BitFit) every name containing "bias", so T5's
+  ``relative_attention_bias`` too (docs/methods.md B.3).
 Always trainable: the visual projection and every PET module (``PETModule``, PEFT's ``lora_*``).
 """
 
@@ -54,6 +56,7 @@ def set_trainable(model: nn.Module, cfg: dict) -> None:
     elif norms != "none":
         raise ValueError(f"train_layer_norms must be 'all', 'encoder' or 'none', got {norms!r}")
     if cfg.get("train_biases", False):
+        contains = cfg.get("bias_names", "suffix") == "contains"  # BitFit: VL-PET's "bias" in name
         for name, p in backbone.named_parameters():
-            if name.endswith("bias"):
+            if ("bias" in name) if contains else name.endswith("bias"):
                 p.requires_grad_(True)

@@ -1,4 +1,4 @@
-"""Hyperformer as the VL-Adapter code configures it (methods.md B.1.2): adapters whose weights a
+"""Hyperformer as the VL-Adapter code configures it (docs/methods.md B.1.2): adapters whose weights a
 hyper-network generates from (task embedding, layer-id embedding). Our own implementation: no
 installed library provides Hyperformer.
 
@@ -35,7 +35,7 @@ class TaskEmbeddings(PETModule):
 class WeightGenerator(PETModule):
     """Generates one adapter's down (r x d, r) and up (d x r, d) weights from the projected embedding."""
 
-    def __init__(self, d: int, r: int, proj: int, init_std: float):
+    def __init__(self, d: int, r: int, proj: int, init_std: float | None):
         super().__init__()
         self.d, self.r = d, r
         self.down_weight = nn.Linear(proj, r * d)
@@ -53,11 +53,14 @@ class WeightGenerator(PETModule):
 class HyperController(PETModule):
     """Layer-id embeddings + TaskHyperNet + LN + one weight generator per block type, for one stack."""
 
-    def __init__(self, d: int, r: int, num_layers: int, block_types: list[str], cfg: dict):
+    def __init__(self, d: int, r: int, num_layers: int, block_types: list[str], cfg: dict,
+                 backbone_std: float | None = None):
         super().__init__()
         dim, hidden, proj = cfg["task_embedding_dim"], cfg["task_hidden_dim"], cfg["projected_task_embedding_dim"]
-        std = cfg["hypernet_init_std"]
-        self.layer_embeddings = nn.Parameter(torch.randn(num_layers, dim))
+        # Built with N(0, hypernet_init_std) Linears and an nn.Embedding (N(0, 1)) of layer ids; BART's
+        # _init_weights then re-initialises both N(0, 0.02); VL-T5's leaves them (docs/methods.md B.4).
+        std = cfg["hypernet_init_std"] if backbone_std is None else backbone_std
+        self.layer_embeddings = nn.Parameter(torch.randn(num_layers, dim) * (1.0 if backbone_std is None else backbone_std))
         self.task_hypernet = nn.Sequential(nn.Linear(2 * dim, hidden), nn.ReLU(), nn.Linear(hidden, proj))
         for lin in (self.task_hypernet[0], self.task_hypernet[2]):
             init_linear_(lin, std)
@@ -98,7 +101,8 @@ def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
         stack_sites = [s for s in sites if s.stack == stack]
         block_types = sorted({s.kind for s in stack_sites})
         num_layers = 1 + max(s.layer for s in stack_sites)
-        controllers[stack] = HyperController(d, r, num_layers, block_types, cfg)
+        controllers[stack] = HyperController(d, r, num_layers, block_types, cfg,
+                                             backbone_std=model.config.init_std if model.arch == "bart" else None)
     for site in sites:
         adapter = HyperAdapter(ctx, task_embeddings, controllers[site.stack], site.layer, site.kind)
         wrap(backbone, site.path, lambda base: OutputAdapterWrapper(base, adapter))

@@ -1,8 +1,10 @@
 """PHM (parameterised hypercomplex multiplication) Linear of Compacter, as the VL-Adapter code
-configures it (methods.md B.1.3): W = sum_i kron(A_i, B_i), per-layer rule A (not shared), B not
+configures it (docs/methods.md B.1.3): W = sum_i kron(A_i, B_i), per-layer rule A (not shared), B not
 factorised. Our own layer: no installed library implements PHMLinear."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -23,11 +25,20 @@ class PHMLinear(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Rule N(0, 0.01), B glorot-uniform per slice, zero bias (methods.md B.1.3)."""
+        """Rule N(0, 0.01), B glorot-uniform per slice with gain sqrt(2), zero bias (docs/methods.md B.1.3)."""
         nn.init.normal_(self.phm_rule, std=0.01)
         for i in range(self.n):
-            nn.init.xavier_uniform_(self.W.data[i])
+            nn.init.xavier_uniform_(self.W.data[i], gain=math.sqrt(2))
         nn.init.zeros_(self.b)
+
+    @torch.no_grad()
+    def zero_init_(self) -> None:
+        """Output zero at the start and still learn: zero B and the bias, keep the rule.
+
+        Zeroing the rule as well would make both factors of every Kronecker product zero, so neither
+        would ever get a gradient (docs/methods.md B.2 Init)."""
+        self.W.zero_()
+        self.b.zero_()
 
     def weight(self) -> torch.Tensor:
         """The full (in, out) matrix: block (p, s) of kron(A_k, B_k) is A_k[p, s] * B_k."""

@@ -1,4 +1,4 @@
-"""Input-level prompt tuning with an MLP reparameterisation (methods.md B.1.5): per task (or one
+"""Input-level prompt tuning with an MLP reparameterisation (docs/methods.md B.1.5): per task (or one
 shared) ``Embedding(40, d) -> Linear(d, 800) -> Tanh -> Linear(800, d)``, prepended to the encoder
 input by the model (``VLModel.prompt``). Our own module: PEFT's prompt tuning prepends to the
 whole ``inputs_embeds`` and has no per-task routing, so it cannot express the VL-Adapter placement.
@@ -9,15 +9,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import PETModule, init_linear_, per_task_modules
+from .base import PETModule, init_linear_, new_module_std, per_task_modules
 
 
 class InputPrompt(PETModule):
-    def __init__(self, length: int, d: int, mid: int, init_std: float):
+    def __init__(self, length: int, d: int, mid: int, init_std: float | None):
         super().__init__()
         self.embedding = nn.Embedding(length, d)
         self.mlp = nn.Sequential(nn.Linear(d, mid), nn.Tanh(), nn.Linear(mid, d))
-        nn.init.normal_(self.embedding.weight, std=init_std)
+        if init_std is not None:  # None: PyTorch defaults, as on VL-T5 (docs/methods.md B.4)
+            nn.init.normal_(self.embedding.weight, std=init_std)
         init_linear_(self.mlp[0], init_std)
         init_linear_(self.mlp[2], init_std)
 
@@ -42,5 +43,6 @@ def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
     if cfg["sharing"] not in ("single", "multiple"):
         raise ValueError(f"prompt sharing must be 'single' or 'multiple', got {cfg['sharing']!r}")
     d = int(model.backbone.config.d_model)
-    make = lambda: InputPrompt(cfg["prompt_len"], d, cfg["mid_dim"], cfg["init_std"])  # noqa: E731
+    std = new_module_std(model, cfg)
+    make = lambda: InputPrompt(cfg["prompt_len"], d, cfg["mid_dim"], std)  # noqa: E731
     model.prompt = TaskPrompts(per_task_modules(tasks, make, shared=cfg["sharing"] == "single"))

@@ -1,4 +1,4 @@
-"""VL-PET (methods.md B.2): a modular modification ΔH plus a granularity-controlled gate G after the
+"""VL-PET (docs/methods.md B.2): a modular modification ΔH plus a granularity-controlled gate G after the
 self-attention and the FFN of every encoder layer, and a value-parallel adapter (VPA) on the decoder
 cross-attention. ``delta_linear: phm`` builds ΔH and the VPA from PHM layers: the Compacter + G + LW
 designs of VL-PET Table 9. Our own implementation: no installed library has these gates.
@@ -17,7 +17,7 @@ from torch import nn
 
 from .adapter import Bottleneck
 from .base import (PETModule, Wrapper, bart_ffn_input_path, cross_value_sites, d_model, gelu_new, init_linear_,
-                   output_sites, t5_encoder_sublayers, wrap, zero_)
+                   new_module_std, output_sites, t5_encoder_sublayers, wrap, zero_)
 
 # ---------------------------------------------------------------------------------------------- gates
 
@@ -25,7 +25,7 @@ from .base import (PETModule, Wrapper, bart_ffn_input_path, cross_value_sites, d
 class LargeGate(PETModule):
     """Token- and channel-wise: ``σ(W_up GELU_new(W_down X))``, G: (B, N, d)."""
 
-    def __init__(self, d: int, r_g: int, init_std: float, zero_init: bool):
+    def __init__(self, d: int, r_g: int, init_std: float | None, zero_init: bool):
         super().__init__()
         self.down, self.up = nn.Linear(d, r_g), nn.Linear(r_g, d)
         init_linear_(self.down, init_std)
@@ -40,7 +40,7 @@ class LargeGate(PETModule):
 class MiddleXGate(PETModule):
     """Token-wise: ``σ(w·(X + Y) + b)``, G: (B, N, 1)."""
 
-    def __init__(self, d: int, init_std: float, zero_init: bool):
+    def __init__(self, d: int, init_std: float | None, zero_init: bool):
         super().__init__()
         self.linear = nn.Linear(d, 1)
         init_linear_(self.linear, init_std)
@@ -54,9 +54,10 @@ class MiddleXGate(PETModule):
 class MiddleYGate(PETModule):
     """Channel-wise: ``G = 1 + z``, z ∈ R^d; no sigmoid, as in the code (quirk F7)."""
 
-    def __init__(self, d: int, init_std: float, zero_init: bool):
+    def __init__(self, d: int, init_std: float | None, zero_init: bool):
         super().__init__()
-        self.z = nn.Parameter(torch.zeros(d) if zero_init else torch.randn(d) * init_std)
+        # BART: N(0, init_std). Not zero-initialised on T5 only by an override: then N(0, 0.02) as well.
+        self.z = nn.Parameter(torch.zeros(d) if zero_init else torch.randn(d) * (init_std or 0.02))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return 1.0 + self.z
@@ -65,7 +66,7 @@ class MiddleYGate(PETModule):
 class SmallGate(PETModule):
     """Global: mean over tokens (padding included) of ``σ(w·[X ; Y] + b)``, G: (B, 1, 1)."""
 
-    def __init__(self, d: int, init_std: float, zero_init: bool):
+    def __init__(self, d: int, init_std: float | None, zero_init: bool):
         super().__init__()
         self.linear = nn.Linear(2 * d, 1)
         init_linear_(self.linear, init_std)
@@ -79,8 +80,8 @@ class SmallGate(PETModule):
 GATES = ("small", "middlex", "middley", "large")
 
 
-def make_gate(cfg: dict, d: int) -> PETModule:
-    kw = dict(init_std=cfg["init_std"], zero_init=cfg["zero_init"])
+def make_gate(cfg: dict, d: int, init_std: float | None) -> PETModule:
+    kw = dict(init_std=init_std, zero_init=cfg["zero_init"])
     gate = cfg["gate"]
     if gate == "large":
         return LargeGate(d, cfg["gate_dim"], **kw)
@@ -99,13 +100,13 @@ def make_gate(cfg: dict, d: int) -> PETModule:
 class GatedModification(PETModule):
     """``s * G(X, H + ΔH) ⊙ (H + ΔH)`` with ΔH a (multi-head) bottleneck on H."""
 
-    def __init__(self, d: int, cfg: dict):
+    def __init__(self, d: int, cfg: dict, init_std: float | None = 0.02):
         super().__init__()
-        self.delta = Bottleneck(d, cfg["r"], linear=cfg["delta_linear"], init_std=cfg["init_std"],
+        self.delta = Bottleneck(d, cfg["r"], linear=cfg["delta_linear"], init_std=init_std,
                                 phm_n=cfg["phm_n"], num_heads=cfg["num_heads"])
         if cfg["zero_init"]:
             zero_(self.delta.up)
-        self.gate = make_gate(cfg, d)
+        self.gate = make_gate(cfg, d, init_std)
         self.scale = float(cfg["scale"])
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -195,24 +196,25 @@ class ParallelAdapterWrapper(Wrapper):
 def _inject_encoder(model: nn.Module, cfg: dict) -> None:
     backbone = model.backbone
     d = d_model(backbone)
+    std = new_module_std(model, cfg)  # T5: PyTorch defaults (docs/methods.md B.4)
     if model.arch == "t5":
         for site in t5_encoder_sublayers(backbone):
             cls = T5GatedSelfAttention if site.kind == "self_attn" else T5GatedFF
-            wrap(backbone, site.path, lambda base: cls(base, GatedModification(d, cfg)))
+            wrap(backbone, site.path, lambda base: cls(base, GatedModification(d, cfg, std)))
         return
     for site in output_sites(backbone, "bart", stacks=("encoder",), kinds=("self_attn", "ffn")):
         stash = None
         if site.kind == "ffn":
             stash = _Stash()
             wrap(backbone, bart_ffn_input_path(site), lambda base: InputTap(base, stash))
-        wrap(backbone, site.path, lambda base: BartGatedOutput(base, GatedModification(d, cfg), stash))
+        wrap(backbone, site.path, lambda base: BartGatedOutput(base, GatedModification(d, cfg, std), stash))
 
 
 def _inject_decoder_vpa(model: nn.Module, cfg: dict) -> None:
     backbone = model.backbone
     d = d_model(backbone)
     for site in cross_value_sites(backbone, model.arch):
-        vpa = Bottleneck(d, cfg["decoder_vpa_dim"], linear=cfg["delta_linear"], init_std=cfg["init_std"],
+        vpa = Bottleneck(d, cfg["decoder_vpa_dim"], linear=cfg["delta_linear"], init_std=new_module_std(model, cfg),
                          phm_n=cfg["phm_n"])
         if cfg["zero_init"]:
             zero_(vpa.up)
@@ -220,7 +222,7 @@ def _inject_decoder_vpa(model: nn.Module, cfg: dict) -> None:
 
 
 def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
-    """Encoder ΔH + G modules and decoder VPAs, all shared by the tasks (methods.md B.2)."""
+    """Encoder ΔH + G modules and decoder VPAs, all shared by the tasks (docs/methods.md B.2)."""
     _inject_encoder(model, cfg)
     if cfg["decoder_vpa_dim"]:
         _inject_decoder_vpa(model, cfg)
