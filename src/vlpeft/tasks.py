@@ -50,6 +50,12 @@ class TaskSpec:
     batch_scale: float = 1.0  # per-task batch = floor(B * batch_scale) (image tasks, methods.md C)
     num_images: int = 1  # NLVR2: 2
     num_choices: int = 0  # TVQA: 5, How2QA: 4
+    # "sequence": token mean per sequence, then the batch mean; "token": token mean over the whole
+    # batch (COCO captioning's reduce_loss=True, docs/methods.md C.9)
+    loss_reduction: str = "sequence"
+    # training examples: "row" (one per annotation row) or "reference" (one per reference sentence,
+    # COCO captioning, docs/methods.md C.3)
+    train_unit: str = "row"
 
     @property
     def is_video(self) -> bool:
@@ -67,7 +73,8 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec("nlvr", "image", "nlvr", "NLVR2", "nlvr: ", "accuracy", "true_false_logits",
                  max_input_len=20, max_target_len=3, batch_scale=20 / 60, num_images=2),
         TaskSpec("caption", "image", "caption", "COCO Caption", "caption: ", "CIDEr", "beam",
-                 num_beams=5, max_input_len=40, max_target_len=40, batch_scale=50 / 60),
+                 num_beams=5, max_input_len=40, max_target_len=40, batch_scale=50 / 60,
+                 loss_reduction="token", train_unit="reference"),
         TaskSpec("tvqa", "video", "video_qa", "TVQA", "tvqa: ", "accuracy", "greedy",
                  max_input_len=600, max_target_len=5, num_choices=5),
         TaskSpec("how2qa", "video", "video_qa", "How2QA", "how2qa: ", "accuracy", "greedy",

@@ -37,12 +37,13 @@ def test_resume_is_bit_identical(world, tmp_path):
     train_run(_cfg(world, ref, val_every=1))
     log = [json.loads(x) for x in (ref / "train_log.jsonl").read_text().splitlines()]
     steps = [r for r in log if "step" in r]
-    # 6 train examples per task, B=4: vqa 4 -> 2 batches, gqa 6 -> 1, nlvr 1 -> 6, caption 3 -> 2
-    assert [r["step"] for r in steps] == list(range(1, 23))
+    # 6 train rows per task, B=4: vqa 4 -> 2 batches, gqa 6 -> 1, nlvr 1 -> 6, caption 3 -> 4
+    # (COCO captioning trains on one example per reference: 6 images x 2 references)
+    assert [r["step"] for r in steps] == list(range(1, 27))
     assert {r["task"] for r in steps} == {"vqa", "gqa", "nlvr", "caption"}
     assert [(r["epoch"], r["task"]) for r in log if r.get("split") == "val"] == [
         (e, t) for e in (0, 1) for t in ("vqa", "gqa", "nlvr", "caption")]
-    assert steps[0]["lr"] == 0.0 and max(r["lr"] for r in steps) == pytest.approx(1e-3)  # adapter paper lr
+    assert steps[0]["lr"] == 0.0 and max(r["lr"] for r in steps) == pytest.approx(3e-4)  # T5 adapter lr (LST)
     assert not (ref / "checkpoint").exists()
 
     # A: killed 2 steps after the checkpoint of step 8, then right after the one of step 12
@@ -55,11 +56,11 @@ def test_resume_is_bit_identical(world, tmp_path):
     train_run(_cfg(world, out, val_every=1, checkpoint_every=4))
     assert _files(out) == _files(ref)
     assert not (out / "checkpoint").exists()
-    # B: the checkpoint of step 11 is the end of epoch 0, taken before that epoch's validation ran
+    # B: the checkpoint of step 13 is the end of epoch 0, taken before that epoch's validation ran
     out = tmp_path / "b"
     with pytest.raises(Killed):
-        train_run(_cfg(world, out, val_every=1, checkpoint_every=11), on_step=_kill_at(11))
-    train_run(_cfg(world, out, val_every=1, checkpoint_every=11))
+        train_run(_cfg(world, out, val_every=1, checkpoint_every=13), on_step=_kill_at(13))
+    train_run(_cfg(world, out, val_every=1, checkpoint_every=13))
     assert _files(out) == _files(ref)
 
 
@@ -85,8 +86,8 @@ def test_lr_scale_multiplies_the_paper_lr(world, tmp_path):
         out = tmp_path / f"x{scale}"
         train_run(_cfg(world, out, max_steps=4, warmup_ratio=0.0, lr_scale=scale))
         peaks[scale] = json.loads((out / "train_log.jsonl").read_text().splitlines()[0])["lr"]
-    assert peaks[1.0] == pytest.approx(1e-3)  # adapter_single's paper lr
-    assert peaks[10.0] == pytest.approx(1e-2)
+    assert peaks[1.0] == pytest.approx(3e-4)  # adapter_single's paper lr on T5 (LST)
+    assert peaks[10.0] == pytest.approx(3e-3)
     with pytest.raises(ValueError, match="lr-scale"):
         train_run(_cfg(world, tmp_path / "bad", max_steps=1, lr_scale=0.0))
 

@@ -1,16 +1,19 @@
 """Training / evaluation data: one ``TaskData`` per (task, split) over
 ``<data>/annotations/<task>/<split>.jsonl`` and the cached visual features, and a collator that
-tokenises a single-task batch (methods.md C and D).
+tokenises a single-task batch (docs/methods.md C and D).
 
 Targets are drawn per (seed, epoch, task, example) from their own ``random.Random``, so the data
 never touches the global RNGs and a resumed run sees the same targets as an uninterrupted one:
 VQA/GQA answers are sampled proportionally to their soft score (the loss is then weighted by that
-score), captions sample one reference, NLVR2 targets are "true"/"false", video QA targets "aN".
+score; a row with an empty label stays, with an empty target of weight 0), COCO captions train on
+one example per reference (``training_examples``), other caption rows sample one reference, NLVR2
+targets are "true"/"false", video QA targets "aN".
 """
 
 from __future__ import annotations
 
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,32 @@ def load_examples(data_dir: str | Path, spec: TaskSpec, split: str) -> list[dict
     return rows
 
 
+def drop_rejected(rows: list[dict[str, Any]], spec: TaskSpec, features: FeatureReader) -> list[dict[str, Any]]:
+    """``rows`` without those that read a video the frames step rejected (``on_error: skip``: the
+    feature cache's ``rejected_ids``), with one line on stderr counting them: skip means skip."""
+    rejected = set(features.rejected_ids())
+    if not rejected:
+        return rows
+    kept = [r for r in rows if not any(str(k) in rejected for k in visual_ids(spec, r))]
+    if len(kept) < len(rows):
+        print(f"{spec.name}: {len(rows) - len(kept)} of {len(rows)} examples left out, their video was "
+              f"rejected by the frames step ({len(rejected)} rejected, listed in {features.path.name})",
+              file=sys.stderr)
+    return kept
+
+
+def training_examples(spec: TaskSpec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The training examples of a task: its rows, or for ``train_unit == "reference"`` (COCO
+    captioning) one example per reference sentence, stripped, as the official loader builds them
+    (docs/methods.md C.3). Evaluation keeps the rows with all their references."""
+    if spec.train_unit == "row":
+        return rows
+    if spec.train_unit != "reference":
+        raise ValueError(f"task {spec.name}: unknown train_unit {spec.train_unit!r}")
+    return [{**row, "id": f"{row['id']}#{k}", "captions": [caption.strip()]}
+            for row in rows for k, caption in enumerate(row["captions"])]
+
+
 @dataclass(frozen=True)
 class TextOptions:
     """Run-level switches of the encoder text (methods.md D, quirk F3/F4)."""
@@ -84,7 +113,8 @@ class TaskData:
 
     def __init__(self, spec: TaskSpec, examples: list[dict[str, Any]], features: FeatureReader,
                  text: TextOptions, seed: int = 0):
-        self.spec, self.examples, self.features, self.text, self.seed = spec, examples, features, text, seed
+        self.spec, self.features, self.text, self.seed = spec, features, text, seed
+        self.examples = drop_rejected(examples, spec, features)
 
     def __len__(self) -> int:
         return len(self.examples)

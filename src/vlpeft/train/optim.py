@@ -1,4 +1,4 @@
-"""Optimiser, learning-rate schedule and loss of the training recipe (methods.md C)."""
+"""Optimiser, learning-rate schedule and loss of the training recipe (docs/methods.md C.1, C.9)."""
 
 from __future__ import annotations
 
@@ -66,17 +66,26 @@ def _linear_lr(warmup: int, total: int, step: int) -> float:
     return max(0.0, (total - step) / max(1, total - warmup))
 
 
-def sequence_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+def sequence_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None,
+                  reduction: str = "sequence") -> torch.Tensor:
     """Token cross-entropy averaged per sequence, times a per-example weight, averaged over the batch.
 
     ``labels`` uses -100 for padding. ``weights`` (B,) is the VQA soft score of the sampled answer
     (1 elsewhere). Our own reduction: HF's built-in loss averages over all tokens of the batch.
+    ``reduction="token"`` is that all-token mean instead (COCO captioning's ``reduce_loss=True``,
+    docs/methods.md C.9); ``weights`` then multiply each token's loss.
     """
+    if reduction not in ("sequence", "token"):
+        raise ValueError(f"loss reduction must be 'sequence' or 'token', got {reduction!r}")
     b, length, vocab = logits.shape
     # flattened (N, V) form: the 2-D nll kernel has no deterministic CUDA implementation
     ce = F.cross_entropy(logits.float().reshape(-1, vocab), labels.reshape(-1),
                          ignore_index=-100, reduction="none").view(b, length)
     mask = (labels != -100).to(ce.dtype)
+    if reduction == "token":
+        if weights is not None:
+            ce = ce * weights.to(ce).unsqueeze(1)
+        return (ce * mask).sum() / mask.sum().clamp(min=1.0)
     per_seq = (ce * mask).sum(1) / mask.sum(1).clamp(min=1.0)
     if weights is not None:
         per_seq = per_seq * weights.to(per_seq)

@@ -32,7 +32,8 @@ from vlpeft.tasks import TaskSpec
 from vlpeft.train import checkpoint as ckpt
 from vlpeft.train.build import (RunSpec, build_run_model, feature_dim, method_lr, open_features,
                                 text_options)
-from vlpeft.train.data import Collator, MultiTaskDataset, TaskData, TextOptions, load_examples, move_batch
+from vlpeft.train.data import (Collator, MultiTaskDataset, TaskData, TextOptions, load_examples, move_batch,
+                               training_examples)
 from vlpeft.train.distributed import (DistInfo, autocast_for, barrier, gather_objects,
                                        init_distributed, shutdown)
 from vlpeft.train.optim import build_optimizer, build_scheduler, sequence_loss
@@ -133,8 +134,12 @@ def train_run(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) ->
 # -- set-up --------------------------------------------------------------------------------------
 
 def _task_data(cfg: TrainConfig, split: str, reader, text: TextOptions) -> dict[str, TaskData]:
-    return {t: TaskData(spec, load_examples(cfg.data, spec, split), reader, text, cfg.run.seed)
-            for t, spec in cfg.run.specs.items()}
+    """Training examples of every task (COCO: one per reference, docs/methods.md C.3); other splits' rows."""
+    def rows(spec: TaskSpec) -> list[dict[str, Any]]:
+        found = load_examples(cfg.data, spec, split)
+        return training_examples(spec, found) if split == "train" else found
+
+    return {t: TaskData(spec, rows(spec), reader, text, cfg.run.seed) for t, spec in cfg.run.specs.items()}
 
 
 def _setup(cfg: TrainConfig, info: DistInfo) -> _Run:
@@ -203,7 +208,7 @@ def _train_step(run: _Run, batch: dict[str, Any]) -> tuple[float, float]:
     with autocast_for(run.info.device):
         out = run.ddp(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                       vis_feats=batch["vis_feats"], task=batch["task"], labels=batch["labels"])
-    loss = sequence_loss(out.logits, batch["labels"], batch["weights"])
+    loss = sequence_loss(out.logits, batch["labels"], batch["weights"], run.dataset.tasks[batch["task"]].spec.loss_reduction)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     params = [p for g in run.optimizer.param_groups for p in g["params"]]
@@ -284,7 +289,8 @@ def _validate(run: _Run, pos: Position, log) -> None:
                 with autocast_for(run.info.device):
                     out = run.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                                     vis_feats=batch["vis_feats"], task=task, labels=batch["labels"])
-                losses.append((sequence_loss(out.logits, batch["labels"], batch["weights"]).item(), len(items)))
+                losses.append((sequence_loss(out.logits, batch["labels"], batch["weights"],
+                                             data.spec.loss_reduction).item(), len(items)))
             mean = sum(l * n for l, n in losses) / max(1, sum(n for _, n in losses))
             _write_log(log, {"epoch": pos.epoch, "split": "val", "task": task, "loss": mean})
         pos.log_bytes = log.tell()

@@ -1,0 +1,45 @@
+"""Training details that move real-data numbers (docs/methods.md C.3, C.9): COCO captioning trains on
+one example per reference sentence, and its loss is the token mean over the whole batch."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vlpeft.tasks import TASKS
+from vlpeft.train.data import training_examples
+from vlpeft.train.optim import sequence_loss
+
+
+def test_coco_caption_trains_on_one_example_per_reference():
+    rows = [{"id": "img1", "image_id": "img1", "captions": ["A dog. ", " a cat"]},
+            {"id": "img2", "image_id": "img2", "captions": ["x", "y", "z"]}]
+    examples = training_examples(TASKS["caption"], rows)
+    assert [(e["id"], e["image_id"], e["captions"]) for e in examples] == [
+        ("img1#0", "img1", ["A dog."]), ("img1#1", "img1", ["a cat"]),  # stripped, as sent = raw.strip()
+        ("img2#0", "img2", ["x"]), ("img2#1", "img2", ["y"]), ("img2#2", "img2", ["z"])]
+    assert rows[0]["captions"] == ["A dog. ", " a cat"]  # the rows (evaluation) keep all references
+
+
+@pytest.mark.parametrize("task", ["vqa", "gqa", "nlvr", "tvqa", "tvc", "yc2c"])
+def test_other_tasks_keep_one_example_per_row(task):
+    rows = [{"id": "a", "captions": [" x ", "y"]}]
+    assert training_examples(TASKS[task], rows) is rows
+
+
+def test_caption_loss_is_the_token_mean_over_the_batch():
+    # seq 0 has 2 real tokens, seq 1 one token + padding
+    logits = torch.tensor([[[0.0, 0.0], [math.log(3.0), 0.0]],
+                           [[0.0, math.log(3.0)], [5.0, -5.0]]])
+    labels = torch.tensor([[0, 1], [1, -100]])
+    ce = [math.log(2.0), math.log(4.0), math.log(4.0 / 3.0)]
+    assert TASKS["caption"].loss_reduction == "token"
+    token = sequence_loss(logits, labels, torch.ones(2), TASKS["caption"].loss_reduction)
+    assert token.item() == pytest.approx(sum(ce) / 3, rel=1e-6)
+    per_sequence = sequence_loss(logits, labels, torch.ones(2), TASKS["vqa"].loss_reduction)
+    assert per_sequence.item() == pytest.approx(((ce[0] + ce[1]) / 2 + ce[2]) / 2, rel=1e-6)
+    assert {t for t, s in TASKS.items() if s.loss_reduction == "token"} == {"caption"}  # video captions too: per sequence
+    with pytest.raises(ValueError, match="reduction"):
+        sequence_loss(logits, labels, reduction="mean")
