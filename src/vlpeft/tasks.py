@@ -13,6 +13,8 @@ one JSON object per line in ``<data_dir>/annotations/<task>/<split>.jsonl``):
   "ts": [start_s, end_s], "subtitles": [{"start": s, "end": s, "text": str}]}``.
 - ``video_caption`` (tvc, yc2c): ``{"id", "video_id", "ts": [start_s, end_s], "subtitles": [...],
   "captions": [str, ...]}``.
+- Video rows of the real readers also carry ``ts_text``, the published span verbatim (printed after
+  ``[TS]``; docs/methods.md D).
 
 Rows may carry extra keys, which readers ignore (the demo world adds ``question_type`` to
 ``image_qa`` and ``video_qa`` rows). Pre-training captions (demo world, see
@@ -75,10 +77,11 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec("caption", "image", "caption", "COCO Caption", "caption: ", "CIDEr", "beam",
                  num_beams=5, max_input_len=40, max_target_len=40, batch_scale=50 / 60,
                  loss_reduction="token", train_unit="reference"),
-        TaskSpec("tvqa", "video", "video_qa", "TVQA", "tvqa: ", "accuracy", "greedy",
-                 max_input_len=600, max_target_len=5, num_choices=5),
-        TaskSpec("how2qa", "video", "video_qa", "How2QA", "how2qa: ", "accuracy", "greedy",
-                 max_input_len=600, max_target_len=5, num_choices=4),
+        # Video QA decodes with the scripts' --num_beams 5 and max length 20 (docs/methods.md C.6)
+        TaskSpec("tvqa", "video", "video_qa", "TVQA", "tvqa: ", "accuracy", "beam",
+                 num_beams=5, max_input_len=600, max_target_len=20, num_choices=5),
+        TaskSpec("how2qa", "video", "video_qa", "How2QA", "how2qa: ", "accuracy", "beam",
+                 num_beams=5, max_input_len=600, max_target_len=20, num_choices=4),
         TaskSpec("tvc", "video", "video_caption", "TVC", "tvc: ", "CIDEr", "beam",
                  num_beams=5, max_input_len=600, max_target_len=20),
         TaskSpec("yc2c", "video", "video_caption", "YC2C", "yc2c: ", "CIDEr", "beam",
@@ -106,7 +109,13 @@ def _subtitle_text(ex: dict) -> str:
     return " ".join(s["text"] for s in ex.get("subtitles", []))
 
 
-def _fmt_ts(ts: list[float]) -> str:
+def _fmt_ts(ex: dict) -> str:
+    """The ``[TS]`` text: the release's value verbatim (``ts_text``: "0-10.01", "NaN-NaN", TVC's
+    "[16.48, 33.87]"), as the original prints ``datum['ts']`` (docs/methods.md D); rows without it
+    (the demo world) print their span as "start-end"."""
+    if ex.get("ts_text") is not None:
+        return str(ex["ts_text"])
+    ts = ex["ts"]
     return f"{float(ts[0]):.2f}-{float(ts[1]):.2f}"
 
 
@@ -124,9 +133,9 @@ def source_text(spec: TaskSpec, ex: dict[str, Any], use_task_prompt: bool,
     subs = f"[Subs] {_subtitle_text(ex)}"
     if fam == "video_qa":
         choices = " ".join(f"a{i}: {c}." for i, c in enumerate(ex["choices"]))
-        body = f"{subs} [Q] {ex['question']} [TS] ({_fmt_ts(ex['ts'])}) [Choices] {choices}"
+        body = f"{subs} [Q] {ex['question']} [TS] ({_fmt_ts(ex)}) [Choices] {choices}"
     elif spec.name == "tvc":
-        body = f"{subs} [TS] ({_fmt_ts(ex['ts'])})"
+        body = f"{subs} [TS] ({_fmt_ts(ex)})"
     else:  # yc2c
         body = subs
     return f"{body} {prompt}" if prompt else body

@@ -93,8 +93,38 @@ def test_decoding_settings_per_task():
     assert generation_kwargs(TASKS["caption"])["num_beams"] == 5
     assert generation_kwargs(TASKS["caption"])["max_length"] == 40
     assert generation_kwargs(TASKS["tvc"])["max_length"] == 20
+    # video QA: qa_predict generates with the scripts' --num_beams 5 and the default length 20
+    for task in ("tvqa", "how2qa"):
+        assert generation_kwargs(TASKS[task]) == {"num_beams": 5, "do_sample": False, "max_length": 20}
     with pytest.raises(ValueError, match="nlvr"):
         generation_kwargs(TASKS["nlvr"])
+
+
+def test_checkpoint_generation_settings_as_transformers_4_2_1_applied():
+    """facebook/bart-base's config sets no_repeat_ngram_size=3, early_stopping, num_beams 4 and
+    forced_bos_token_id 0: 4.2.1 applied the first two (num_beams is always passed), not the BOS
+    forcing (4.3+); BART forced EOS at the last step in beam search only (docs/methods.md C.6)."""
+    from vlpeft.models import build_model
+
+    torch.manual_seed(0)
+    bart = build_model("tiny-bart", feat_dim=8, from_config=True)
+    gen = bart.backbone.generation_config
+    gen.no_repeat_ngram_size, gen.early_stopping, gen.num_beams, gen.forced_bos_token_id = 3, True, 4, 0
+    beam = generation_kwargs(TASKS["caption"], bart)
+    assert beam["num_beams"] == 5 and beam["max_length"] == 40
+    assert beam["no_repeat_ngram_size"] == 3 and beam["early_stopping"] is True
+    assert beam["forced_bos_token_id"] is None and beam["forced_eos_token_id"] == bart.config.eos_token_id
+    greedy = generation_kwargs(TASKS["vqa"], bart)
+    assert greedy["num_beams"] == 1 and greedy["no_repeat_ngram_size"] == 3
+    assert greedy["forced_eos_token_id"] is None and greedy["forced_bos_token_id"] is None
+    ids = torch.randint(3, 90, (2, 5))
+    out = bart.generate(ids, torch.ones_like(ids), torch.randn(2, 1, 49, 8), "vqa", **greedy)
+    for row in out.tolist():  # no trigram repeats under no_repeat_ngram_size=3
+        grams = [tuple(row[i:i + 3]) for i in range(len(row) - 2)]
+        assert len(grams) == len(set(grams))
+    t5 = build_model("tiny-t5", feat_dim=8, from_config=True)
+    assert "no_repeat_ngram_size" not in generation_kwargs(TASKS["caption"], t5)
+    assert generation_kwargs(TASKS["caption"], t5)["forced_eos_token_id"] is None
 
 
 def test_video_run_via_cli(world, tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,10 +48,12 @@ def test_tvc_one_row_per_description_by_default(value_root: Path) -> None:
     result = read("tvc", value_root)
     assert_usable("tvc", result)
     rows = result.rows["tvc"]
-    assert [(r["id"], r["captions"]) for r in rows["train"]] == [("62633", ["Howard waves."]),
+    assert [(r["id"], r["captions"]) for r in rows["train"]] == [("62633", ["Howard waves. "]),  # verbatim
                                                                    ("62634", ["Raj says hello."])]
     assert all(r["clip_id"] == "5" and r["ts"] == [35.73, 40.9] for r in rows["train"])
     assert rows["train"][0]["ts_text"] == "[35.73, 40.9]"  # as the original prints it after [TS]
+    assert source_text(TASKS["tvc"], rows["train"][0], use_task_prompt=True).endswith(
+        "[TS] ([35.73, 40.9]) tvc: ")
     assert [r["id"] for r in rows["val"]] == ["9", "10", "11", "12"] and rows["test"] == rows["val"]
     assert rows["val"][0]["subtitles"] == [{"start": 1.0, "end": 2.0, "text": "Joey : How you doin'?"}]
 
@@ -97,3 +100,17 @@ def test_nan_span_bounds_become_zero_and_are_noted(value_root: Path) -> None:
     result = read("tvqa", value_root)
     assert by_id(result.rows["tvqa"]["val"])["122039"]["ts"] == [0.0, 0.0]
     assert any("non-numeric time span" in n for n in result.notes)
+
+
+def test_ts_printed_verbatim_and_caption_targets_not_stripped(value_root: Path) -> None:
+    """[TS] (<ts>) prints the published value with str(): "0-10.01" and "NaN-NaN" stay as published;
+    caption descriptions are the targets verbatim, not stripped (docs/methods.md D)."""
+    tvqa = value_root / "ann" / "tvqa" / "tvqa_train.jsonl"
+    first = json.loads(tvqa.read_text().splitlines()[0])
+    recs = [{**first, "ts": "0-10.01"}, {**first, "qid": 99, "ts": "NaN-NaN"}]
+    tvqa.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    rows = by_id(read("tvqa", value_root).rows["tvqa"]["train"])
+    assert "[TS] (0-10.01) [Choices]" in source_text(TASKS["tvqa"], rows["7"], use_task_prompt=True)
+    assert "[TS] (NaN-NaN) [Choices]" in source_text(TASKS["tvqa"], rows["99"], use_task_prompt=True)
+    assert rows["99"]["ts"] == [0.0, 0.0]
+    assert read("tvc", value_root).rows["tvc"]["train"][0]["captions"] == ["Howard waves. "]

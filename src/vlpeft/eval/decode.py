@@ -1,6 +1,12 @@
-"""Decoding per task (methods.md C): VQA, GQA and video QA greedy; captions beam search (5 beams,
-max length 40 for COCO, 20 for video); NLVR2 by comparing the logits of "true" and "false" at the
-first answer step (quirk F9), not by free generation."""
+"""Decoding per task (docs/methods.md C.6): VQA and GQA greedy; video QA beam search (5 beams, max
+length 20); captions beam search (5 beams, max length 40 for COCO, 20 for video); NLVR2 by comparing
+the logits of "true" and "false" at the first answer step (quirk F9), not by free generation.
+
+The settings the official code's transformers 4.2.1 read from the checkpoint's own config
+(``no_repeat_ngram_size``, ``early_stopping``, ``length_penalty``, ... : facebook/bart-base sets
+``no_repeat_ngram_size=3`` and ``early_stopping=True``) are applied as that version applied them;
+``forced_bos_token_id`` (transformers >= 4.3) is not, and BART's end-of-sequence forcing at the
+last step applies to beam search only (docs/methods.md C.6)."""
 
 from __future__ import annotations
 
@@ -16,13 +22,35 @@ from vlpeft.train.distributed import autocast_for
 GEN_MAX_LENGTH = 20  # the original's default gen_max_length, used by the greedy (QA) tasks
 
 
-def generation_kwargs(spec: TaskSpec) -> dict[str, Any]:
-    """``generate`` arguments of a generative task: greedy, or beam search with the caption length."""
+# generate() settings transformers 4.2.1 took from the model config when the call did not pass them
+CHECKPOINT_GENERATION_KEYS = ("no_repeat_ngram_size", "early_stopping", "length_penalty", "min_length",
+                              "repetition_penalty", "bad_words_ids")
+
+
+def generation_kwargs(spec: TaskSpec, model: Any = None) -> dict[str, Any]:
+    """``generate`` arguments of a generative task: greedy, or beam search with the task's length.
+
+    With ``model`` (a VLModel), the checkpoint's own generation settings are added as the official
+    code's transformers 4.2.1 applied them (module docstring)."""
     if spec.decoding == "greedy":
-        return {"num_beams": 1, "do_sample": False, "max_length": GEN_MAX_LENGTH}
-    if spec.decoding == "beam":
-        return {"num_beams": spec.num_beams, "do_sample": False, "max_length": spec.max_target_len}
-    raise ValueError(f"task {spec.name}: decoding {spec.decoding!r} is not generative")
+        kwargs: dict[str, Any] = {"num_beams": 1, "do_sample": False, "max_length": GEN_MAX_LENGTH}
+    elif spec.decoding == "beam":
+        kwargs = {"num_beams": spec.num_beams, "do_sample": False, "max_length": spec.max_target_len}
+    else:
+        raise ValueError(f"task {spec.name}: decoding {spec.decoding!r} is not generative")
+    if model is not None:
+        kwargs.update(checkpoint_generation_settings(model, beam=kwargs["num_beams"] > 1))
+    return kwargs
+
+
+def checkpoint_generation_settings(model: Any, beam: bool) -> dict[str, Any]:
+    """The checkpoint's generation settings that transformers 4.2.1 applied (docs/methods.md C.6)."""
+    config = model.backbone.generation_config
+    settings = {k: getattr(config, k) for k in CHECKPOINT_GENERATION_KEYS if getattr(config, k, None) is not None}
+    settings["forced_bos_token_id"] = None  # no such setting before transformers 4.3
+    # BART's adjust_logits_during_generation forced EOS at max_length - 1, in beam search only
+    settings["forced_eos_token_id"] = model.config.eos_token_id if (beam and model.arch == "bart") else None
+    return settings
 
 
 def true_false_ids(tokenizer: Any) -> tuple[list[int], int, int]:
@@ -53,7 +81,7 @@ def _predict_true_false(model: Any, tokenizer: Any, batch: dict[str, Any]) -> li
 @torch.no_grad()
 def _predict_generate(model: Any, tokenizer: Any, batch: dict[str, Any], spec: TaskSpec) -> list[str]:
     ids = model.generate(batch["input_ids"], batch["attention_mask"], batch["vis_feats"], batch["task"],
-                         **generation_kwargs(spec))
+                         **generation_kwargs(spec, model))
     return [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 

@@ -64,12 +64,13 @@ def field(rec: dict, names: str | Sequence[str], path: Path, index: int) -> Any:
                       f"(keys present: {', '.join(sorted(map(str, rec))) or 'none'})")
 
 
-def text_field(rec: dict, names: str | Sequence[str], path: Path, index: int) -> str:
+def text_field(rec: dict, names: str | Sequence[str], path: Path, index: int, strip: bool = True) -> str:
+    """A string field, stripped unless ``strip`` is false (video caption targets stay verbatim)."""
     value = field(rec, names, path, index)
     if not isinstance(value, str):
         raise RecordError(f"{path}: record {index}: key {names if isinstance(names, str) else names[0]!r} "
                           f"should be a string, got {value!r}")
-    return value.strip()
+    return value.strip() if strip else value
 
 
 def id_field(rec: dict, names: str | Sequence[str], path: Path, index: int) -> str:

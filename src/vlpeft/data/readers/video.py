@@ -15,8 +15,9 @@ Splits: ``train`` and ``val`` from the files of those names. VALUE keeps the tes
 (the papers' test numbers come from the VALUE server), so ``test`` is a copy of ``val``;
 ``manifest.json`` says so under ``split_sources``.
 
-Every row carries all the subtitle lines of its video, as the original code joins them; texts are
-stripped as it strips them, and answer choices lose trailing dots and spaces (it appends "." itself).
+Every row carries all the subtitle lines of its video, as the original code joins them; subtitle
+lines and questions are stripped as it strips them, answer choices lose trailing dots and spaces (it
+appends "." itself), and caption descriptions stay verbatim (its targets are not stripped).
 ``ts_text`` keeps the span exactly as published (the original prints it verbatim after ``[TS]``).
 
 Video captions: by default one row per description with that description as its only reference
@@ -134,7 +135,8 @@ def _descs(rec: dict, path: Path, index: int) -> list[tuple[str, str]]:
     for d in descs:
         if not isinstance(d, dict):
             raise RecordError(f"{path}: record {index}: a description should be an object, got {d!r}")
-        out.append((id_field(d, DESC_ID, path, index), text_field(d, DESC_TEXT, path, index)))
+        # verbatim: the original's caption target is desc["desc"], not stripped (docs/methods.md D)
+        out.append((id_field(d, DESC_ID, path, index), text_field(d, DESC_TEXT, path, index, strip=False)))
     return out
 
 
