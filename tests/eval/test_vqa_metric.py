@@ -80,3 +80,29 @@ def test_score_task_vqa_mean_on_0_100_scale():
 def test_no_answers_is_an_error():
     with pytest.raises(ValueError, match="at least one"):
         vqa_accuracy("dog", [])
+
+
+def test_vladapter2017_scorer_differs_from_official2021():
+    """VL-Adapter's evaluate_raw (the 2017 evaluator) normalises the prediction always but the human
+    answers only by punctuation, so "two" among the answers no longer matches a prediction that
+    normalises to "2" (docs/methods.md C.7)."""
+    from vlpeft.eval.vqa_norm import vqa_accuracy, vqa_accuracy_vladapter2017, vqa_scorer
+
+    answers = ["two", "two", "two", "2"]
+    assert vqa_accuracy("two", answers) == pytest.approx(1.0)  # 2021: answers normalised too
+    assert vqa_accuracy_vladapter2017("two", answers) == pytest.approx((3 * (1 / 3) + 0) / 4)
+    # all answers agree: 2021 compares after strip() only; 2017 still normalises the prediction
+    assert vqa_accuracy("the cat", ["the cat"] * 10) == pytest.approx(1.0)
+    assert vqa_accuracy_vladapter2017("the cat", ["the cat"] * 10) == 0.0
+    assert vqa_accuracy_vladapter2017("Cat.", ["cat"] * 10) == pytest.approx(1.0)
+    assert vqa_scorer("vladapter2017") is vqa_accuracy_vladapter2017 and vqa_scorer("official2021") is vqa_accuracy
+    with pytest.raises(ValueError, match="vqa_scorer"):
+        vqa_scorer("official2019")
+
+
+def test_score_task_takes_the_scorer():
+    from vlpeft.eval.metrics import score_task
+
+    ex = [{"id": "1", "answers": ["two", "two", "two", "2"]}]
+    assert score_task("vqa", {"1": "two"}, ex)["vqa_score"] == pytest.approx(100.0)
+    assert score_task("vqa", {"1": "two"}, ex, vqa_scorer="vladapter2017")["vqa_score"] == pytest.approx(25.0)

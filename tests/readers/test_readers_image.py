@@ -21,8 +21,9 @@ def test_vqa_karpathy_splits_soft_labels_and_raw_answers(vlt5_root: Path) -> Non
     result = read("vqa", vlt5_root)
     assert_usable("vqa", result)
     rows = result.rows["vqa"]
-    assert [r["id"] for r in rows["train"]] == ["2", "11"]  # natural order; "3" (empty label) left out
-    assert result.dropped == {"vqa": {"train": 1}}
+    # natural order; "3" (empty label) stays: the original trains on it with weight 0
+    assert [r["id"] for r in rows["train"]] == ["2", "3", "11"]
+    assert result.dropped == {} and by_id(rows["train"])["3"]["label"] == {}
     assert [r["id"] for r in rows["val"]] == ["21", "22"] and [r["id"] for r in rows["test"]] == ["31"]
     q11 = by_id(rows["train"])["11"]
     assert q11["label"] == {"net": 1.0, "mesh": 0.6}  # VL-T5's soft scores, as published

@@ -32,8 +32,8 @@ def test_prepare_image_datasets(vlt5_root: Path, tmp_path: Path) -> None:
             rows = read_jsonl(out / "annotations" / task / f"{split}.jsonl")
             assert manifest["examples"][task][split] == len(rows) > 0
             assert manifest["sha256"][f"annotations/{task}/{split}.jsonl"]
-    assert manifest["examples"]["vqa"] == {"train": 2, "val": 2, "test": 1}
-    assert manifest["tasks"]["vqa"]["dropped"] == {"train": 1}
+    assert manifest["examples"]["vqa"] == {"train": 3, "val": 2, "test": 1}  # the empty-label row stays
+    assert not manifest["tasks"]["vqa"].get("dropped")
     assert manifest["tasks"]["gqa"]["split_sources"] == {
         "train": ["GQA/train.json", "GQA/valid.json"], "val": ["GQA/testdev.json"], "test": ["GQA/testdev.json"]}
     assert manifest["images"]["n161313"] == ["val", "test"]  # GQA test-dev serves both

@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from vlpeft.eval.vqa_norm import VQA_SCORERS
 from vlpeft.io import write_json, write_jsonl
 from vlpeft.tasks import SPLITS, get_task
 from vlpeft.train.cli import add_run_arguments
@@ -34,8 +35,11 @@ def output_paths(run_dir: Path, split: str) -> tuple[Path, Path]:
 def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "test",
                  features_image: str | None = None, features_video: str | None = None,
                  tasks: list[str] | None = None, batch_size: int = 32, device: str = "auto",
-                 progress: bool = True, meteor: bool = True) -> dict[str, Any]:
-    """Decode and score ``run_dir`` on ``split``; write predictions and metrics; return the metrics."""
+                 progress: bool = True, meteor: bool = True, vqa_scorer: str = "official2021") -> dict[str, Any]:
+    """Decode and score ``run_dir`` on ``split``; write predictions and metrics; return the metrics.
+
+    ``vqa_scorer``: ``official2021`` or ``vladapter2017`` (the papers' evaluator, docs/methods.md C.7),
+    recorded in metrics.json when VQA is scored."""
     import torch
 
     from vlpeft.eval.decode import decode_task
@@ -75,11 +79,14 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
             data_t = TaskData(spec.specs[task], examples[task], reader, text, spec.seed)
             preds = decode_task(model, tokenizer, data_t, batch_size, dev, progress)
             write_jsonl(pred_dir / f"{task}.jsonl", [{"id": i, "prediction": preds[i]} for i in sorted(preds)])
-            scores[task] = score_task(task, preds, examples[task], meteor=meteor)
+            scores[task] = score_task(task, preds, data_t.examples, meteor=meteor,  # rejected videos left out
+                                      vqa_scorer=vqa_scorer)
     trainable, total, percent = count_parameters(model)
     metrics = {"group": spec.group, "backbone": spec.backbone, "method": spec.method, "seed": spec.seed,
                "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
                "tasks": scores, "average": average(scores)}
+    if "vqa" in scores:
+        metrics["vqa_scorer"] = vqa_scorer
     write_json(metrics_file, metrics)
     return metrics
 
@@ -90,6 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", choices=SPLITS, help="split to decode (default test)")
     parser.add_argument("--tasks", help="comma-separated subset of the run's tasks (default: all)")
     parser.add_argument("--batch-size", type=int, default=32, help="examples per decoding batch (default 32)")
+    parser.add_argument("--vqa-scorer", default="official2021", choices=VQA_SCORERS,
+                        help="VQA evaluator: official2021 (default) or vladapter2017, the one behind the papers' tables")
     parser.add_argument("--no-meteor", action="store_true",
                         help="skip METEOR (recorded as null): its Java start-up costs seconds per run")
 
@@ -102,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     metrics = evaluate_run(args.run, args.data, args.backbone, args.split, args.features_image,
                            args.features_video, tasks, args.batch_size, args.device, not args.no_progress,
-                           meteor=not args.no_meteor)
+                           meteor=not args.no_meteor, vqa_scorer=args.vqa_scorer)
     for task, values in metrics["tasks"].items():
         key = get_task(task).metric
         print(f"{task}: {key} {values[key]:.2f}")

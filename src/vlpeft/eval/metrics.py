@@ -1,9 +1,10 @@
-"""Task metrics on one scale (0-100 everywhere, CIDEr included), as methods.md section C defines them.
+"""Task metrics on one scale (0-100 everywhere, CIDEr included), as docs/methods.md C.7 defines them.
 
 ``score_task(task, predictions, examples)`` scores the predictions of one task, given the examples
 in the annotation schemas of ``vlpeft.tasks``; the headline key of each task is ``TaskSpec.metric``:
 
-- vqa: the official VQA accuracy (``vqa_score``, see ``vqa_norm``);
+- vqa: the official VQA accuracy (``vqa_score``, see ``vqa_norm``), by the 2021 official evaluator
+  or VL-Adapter's 2017 one (``vqa_scorer``: ``official2021`` | ``vladapter2017``, docs/methods.md C.7);
 - gqa: exact match (``exact_match``) of the stripped, lower-cased prediction and answer;
 - nlvr: accuracy (``accuracy``) of "true"/"false" against the boolean label;
 - tvqa, how2qa: accuracy (``accuracy``): the stripped prediction equals ``"a{answer_idx}"``;
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from vlpeft.eval.vqa_norm import vqa_accuracy
+from vlpeft.eval.vqa_norm import vqa_accuracy, vqa_scorer
 from vlpeft.tasks import get_task
 
 Example = Mapping[str, Any]
@@ -66,11 +67,12 @@ def _choice(pred: str, ex: Example, task: str) -> float:
     return float(pred.strip() == f"a{int(_field(ex, 'answer_idx', task))}")
 
 
-def _per_example_scorer(task: str) -> Callable[[str, Example, str], float]:
-    """The per-example score in [0, 1] of a non-caption task."""
+def _per_example_scorer(task: str, vqa: str = "official2021") -> Callable[[str, Example, str], float]:
+    """The per-example score in [0, 1] of a non-caption task (``vqa``: the VQA scorer's name)."""
     spec = get_task(task)
     if spec.metric == "vqa_score":
-        return _vqa
+        accuracy = vqa_scorer(vqa)
+        return lambda pred, ex, t: accuracy(pred, _field(ex, "answers", t))
     if spec.metric == "exact_match":
         return _exact_match
     if spec.family == "nlvr":
@@ -92,7 +94,7 @@ def _check_predictions(task: str, predictions: Mapping[str, str], examples: Sequ
 
 
 def score_task(task: str, predictions: Mapping[str, str], examples: Sequence[Example],
-               meteor: bool = True) -> dict[str, Any]:
+               meteor: bool = True, vqa_scorer: str = "official2021") -> dict[str, Any]:
     """Score one task's predictions (``{example id: text}``) on ``examples``; 0-100 scale.
 
     Every example needs a prediction (a missing one is a ``KeyError`` naming the ids); extra
@@ -108,6 +110,6 @@ def score_task(task: str, predictions: Mapping[str, str], examples: Sequence[Exa
             raise ValueError(f"{task}: duplicate example ids; caption rows must hold all references")
         refs = {i: list(_field(ex, "captions", task)) for i, ex in zip(ids, examples)}
         return caption_scores({i: predictions[i] for i in ids}, refs, with_meteor=meteor)
-    per_example = _per_example_scorer(task)
+    per_example = _per_example_scorer(task, vqa_scorer)
     total = sum(per_example(str(predictions[i]), ex, task) for i, ex in zip(ids, examples))
     return {spec.metric: 100.0 * total / len(ids)}

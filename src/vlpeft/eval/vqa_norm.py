@@ -2,7 +2,9 @@
 its published algorithm: answer normalisation (punctuation, number words, articles, contractions)
 and ``min(1, #matches / 3)`` averaged over the 10 leave-one-out subsets of the human answers.
 
-No pip package ships this evaluator, so it is written here (methods.md C, "Metrics"). Quirks of the
+No pip package ships this evaluator, so it is written here (docs/methods.md C.7). ``vqa_accuracy``
+is the current official ``vqaEval.py`` ("official2021"); ``vqa_accuracy_vladapter2017`` is the 2017
+version that VL-Adapter's ``evaluate_raw`` copied, behind the papers' VQA numbers. Quirks of the
 official code are kept on purpose because they change numbers:
 
 - the normalisation runs only when the human answers disagree (``len(set(answers)) > 1``); when all
@@ -89,6 +91,36 @@ def normalize_answer(text: str) -> str:
     """The full official normalisation of one answer (whitespace, punctuation, digits, articles)."""
     text = text.replace("\n", " ").replace("\t", " ").strip()
     return process_digit_article(process_punctuation(text))
+
+
+VQA_SCORERS = ("official2021", "vladapter2017")
+
+
+def vqa_accuracy_vladapter2017(prediction: str, answers: Sequence[str]) -> float:
+    """VL-Adapter's ``VQAEvaluator.evaluate_raw`` (vqa_clip_data.py L581-640), i.e. the 2017 official
+    evaluator: the prediction is always whitespace-cleaned, punctuation-processed and
+    digit/article-normalised; the human answers are taken as stored and, only when they disagree,
+    punctuation-processed (no digit/article step, no strip). Then the same leave-one-out
+    ``min(1, #matches / 3)`` average (docs/methods.md C.7)."""
+    if not answers:
+        raise ValueError("VQA accuracy needs at least one human answer")
+    pred = prediction.replace("\n", " ").replace("\t", " ").strip()
+    pred = process_digit_article(process_punctuation(pred))
+    gts = list(answers)
+    if len(set(gts)) > 1:
+        gts = [process_punctuation(a) for a in gts]
+    matches = sum(g == pred for g in gts)
+    accs = [min(1.0, (matches - (g == pred)) / 3.0) for g in gts]
+    return sum(accs) / len(accs)
+
+
+def vqa_scorer(name: str):
+    """The per-example VQA accuracy function called ``name`` (``VQA_SCORERS``)."""
+    if name == "official2021":
+        return vqa_accuracy
+    if name == "vladapter2017":
+        return vqa_accuracy_vladapter2017
+    raise ValueError(f"vqa_scorer: expected one of {', '.join(VQA_SCORERS)}, got {name!r}")
 
 
 def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:

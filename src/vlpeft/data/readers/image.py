@@ -145,13 +145,14 @@ def read_vqa(files: DatasetFiles, progress: bool = False) -> ReadResult:
             row = {"id": id_field(rec, VQA_QID, path, i), "image_id": id_field(rec, VQA_IMAGE, path, i),
                    "question": text_field(rec, VQA_QUESTION, path, i), "label": _label(rec, path, i),
                    **{k: rec[k] for k in VQA_EXTRA if k in rec}}
-            if split == "train" and not row["label"]:
-                empty += 1  # no answer in VL-T5's answer vocabulary: zero loss weight in the original
-                continue
+            # An empty soft label (no answer in VL-T5's vocabulary) stays: the original trains on it
+            # with an empty target of weight 0, so it fills batch slots (docs/methods.md C.9).
+            empty += split == "train" and not row["label"]
             row["answers"] = (_answer_texts(rec[VQA_ANSWERS], path, i) if VQA_ANSWERS in rec
                               else official.get(row["id"], path, i))
             rows.append(row)
-        result.drop("vqa", split, empty, "empty soft label: no answer of the vocabulary, weight 0 in training")
+        if empty:
+            result.notes.append(f"vqa {split}: {empty} records with an empty soft label kept (weight 0 in training)")
         result.add("vqa", split, sort_rows(rows, str(path)), [role])
     return result
 
