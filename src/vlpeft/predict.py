@@ -177,7 +177,7 @@ def sampling_spec(source: Source, num_frames: int | None, fps: float | None, siz
     if size is None:
         size = rec.get("frames_size")
     return SamplingSpec(num_frames=num_frames, sample_fps=fps, size=size,
-                        backend=backend or rec.get("frames_backend", "decord"))
+                        backend=backend or rec.get("frames_backend", "torchcodec"))
 
 
 def video_features(clip_model: Any, preprocess: Any, path: str, spec: Any, device: Any,
@@ -398,7 +398,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-frames", type=int, help="frames sampled from the video (default: as the run's features)")
     parser.add_argument("--fps", type=float, help="sample one frame every 1/F seconds instead")
     parser.add_argument("--size", type=int, help="resize frames so the shorter side is S pixels (default: as the run)")
-    parser.add_argument("--backend", choices=("decord", "pyav"), help="video decoder (default: as the run)")
+    parser.add_argument("--backend", choices=("torchcodec", "pyav", "decord"),
+                        help="video decoder tried first (default: as the run); a bad batch falls back to the next")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the text")

@@ -77,7 +77,7 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
     with torch.inference_mode():
         for task in chosen:
             data_t = TaskData(spec.specs[task], examples[task], reader, text, spec.seed)
-            preds = decode_task(model, tokenizer, data_t, batch_size, dev, progress)
+            preds = decode_task(model, tokenizer, data_t, batch_size, dev, progress, spec.precision)
             write_jsonl(pred_dir / f"{task}.jsonl", [{"id": i, "prediction": preds[i]} for i in sorted(preds)])
             scores[task] = score_task(task, preds, data_t.examples, meteor=meteor,  # rejected videos left out
                                       vqa_scorer=vqa_scorer)

@@ -57,8 +57,8 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, download_root: str | os.
 def load_clip(name_or_path: str | os.PathLike, device: str | torch.device = "cpu",
               download_root: str | os.PathLike | None = None) -> tuple[torch.nn.Module, Callable[[Any], torch.Tensor]]:
     """``clip.load(name_or_path, device, jit=False)`` without any download: the model (eval mode;
-    fp16 weights on CUDA, fp32 on CPU, as clip.load does) and its preprocessing (bicubic resize to
-    the input resolution, centre crop, CLIP mean/std). ``FileNotFoundError`` for a name that is not
+    fp16 weights on CUDA, fp32 on CPU, as clip.load does) and the features step's preprocessing,
+    `squash_preprocess` (the whole image resized to the input resolution, CLIP mean/std). ``FileNotFoundError`` for a name that is not
     available offline, ``ValueError`` naming the file for a checkpoint that does not fit CLIP."""
     clip = import_clip()
     path = resolve_checkpoint(name_or_path, download_root)
@@ -71,7 +71,20 @@ def load_clip(name_or_path: str | os.PathLike, device: str | torch.device = "cpu
         detail = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
         raise ValueError(f"{path}: not a CLIP checkpoint that clip.model.build_model can rebuild "
                          f"({type(e).__name__}: {detail[:300]})") from None
-    return model.eval(), preprocess
+    return model.eval(), squash_preprocess(model.visual.input_resolution)
+
+
+def squash_preprocess(resolution: int = 224) -> Callable[[Any], torch.Tensor]:
+    """The papers' feature-extraction preprocessing (docs/methods.md, section C: image features):
+    ``Resize((n, n))`` bicubic on the *whole* image (aspect ratio not kept), ``CenterCrop(n)`` (then
+    a no-op), RGB, ``ToTensor``, CLIP mean/std. Not ``clip.load``'s transform, whose short-side
+    resize + centre crop cuts the borders of non-square images."""
+    from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
+
+    clip = import_clip()
+    return Compose([Resize((resolution, resolution), interpolation=InterpolationMode.BICUBIC),
+                    CenterCrop(resolution), clip.clip._convert_image_to_rgb, ToTensor(),
+                    Normalize((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))])
 
 
 def is_resnet(model: torch.nn.Module) -> bool:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from vlpeft.io import atomic_path, read_jsonl, seed_everything
 
-from .clip_loader import import_clip, load_clip
+from .clip_loader import import_clip, load_clip, squash_preprocess
 
 # clip.model.CLIP(embed_dim, image_resolution, vision_layers, vision_width, vision_patch_size,
 #                 context_length, vocab_size, transformer_width, transformer_heads, transformer_layers).
@@ -210,7 +210,7 @@ def prepare_demo_clip(data_dir: str | os.PathLike, out_rn: str | os.PathLike, ou
         seed_everything(seed)
         train, held = split_pairs(pairs)
         model = build_demo_clip(kind, seed)
-        preprocess = import_clip().clip._transform(model.visual.input_resolution)  # what clip.load returns
+        preprocess = squash_preprocess(model.visual.input_resolution)  # what load_clip returns
         losses = train_clip(model, train, preprocess, steps, seed, batch_size)
         save_clip(model, out)
         reloaded, preprocess = load_clip(out, "cpu")

@@ -30,10 +30,13 @@ class RunSpec:
     overrides: dict[str, Any] = field(default_factory=dict)  # method config overrides (--set k=v)
     from_config: bool = False  # backbone built from a project config (random weights), not loaded
     fix_gqa_prefix: bool = False  # quirk F3 switch: "gqa: " instead of the original "gpa: "
+    precision: str = "fp32"  # "bf16": opt-in bf16 autocast on CUDA (the originals run fp32, docs/methods.md C.1)
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS:
             raise ValueError(f"group: expected one of {', '.join(GROUPS)}, got {self.group!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision: expected fp32 or bf16, got {self.precision!r}")
         self.tasks = list(self.tasks or GROUPS[self.group])
         for t in self.tasks:
             if get_task(t).group != self.group:
@@ -74,8 +77,12 @@ def open_features(spec: RunSpec, features_image: str | None, features_video: str
 
 
 def feature_dim(reader: FeatureReader, spec: TaskSpec, example: dict[str, Any]) -> int:
-    """Feature width D of the cache, read from the first example's entry."""
-    return int(reader.get(str(visual_ids(spec, example)[0])).shape[-1])
+    """Feature width D of the cache, read from the first example's entry (or the cache's first
+    entry when the frames step rejected that example's video)."""
+    key = str(visual_ids(spec, example)[0])
+    if key in reader.rejected_ids():
+        key = reader.keys()[0]
+    return int(reader.get(key).shape[-1])
 
 
 def method_lr(method_cfg: dict[str, Any], group: str) -> float | None:

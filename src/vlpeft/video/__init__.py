@@ -5,5 +5,9 @@ from .frames import FrameReader, SamplingSpec, extract_frames, list_videos, load
 from .probe import VideoInfo, probe_video
 from .sampling import sample_indices, target_times
 
-__all__ = ["BACKENDS", "Decoded", "FrameReader", "SamplingSpec", "VideoInfo", "check_batch", "decode_frames",
+# the `vlpeft` verbs that decode video: each takes --backend, which the workflow sets from
+# config frames.backend (tests/video/test_backend_config.py checks both)
+DECODING_VERBS = ("frames", "clip-demo", "predict")
+
+__all__ = ["BACKENDS", "DECODING_VERBS", "Decoded", "FrameReader", "SamplingSpec", "VideoInfo", "check_batch", "decode_frames",
            "extract_frames", "list_videos", "load_video", "probe_video", "sample_indices", "target_times"]
