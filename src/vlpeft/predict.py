@@ -17,11 +17,13 @@ export holds the backbone itself). The input goes through exactly the pipeline's
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -136,15 +138,19 @@ def resolve_clip(source: Source, clip: str | None) -> str:
 
 # -- features ----------------------------------------------------------------------------------------
 
-class ArrayFeatures:
-    """An in-memory stand-in for the feature cache (``get(key)`` as ``FeatureReader``: float32)."""
+@contextlib.contextmanager
+def feature_cache(arrays: dict[str, np.ndarray], kind: str) -> Iterator[Any]:
+    """The arrays as a temporary feature cache written and read by `vlpeft.features.cache` (float16
+    on disk, float32 on read), so the example reaches `TaskData` exactly as a cached one does."""
+    from vlpeft.features.cache import FeatureReader, add_dataset, h5_writer
 
-    def __init__(self, arrays: dict[str, np.ndarray]):
-        self.arrays = arrays
-        self.path = Path("<predict>")
-
-    def get(self, key: str) -> np.ndarray:
-        return np.asarray(self.arrays[key], dtype=np.float32)
+    with tempfile.TemporaryDirectory(prefix="vlpeft-predict-") as tmp:
+        path = Path(tmp) / "features.h5"
+        with h5_writer(path, {"encoder": "predict", "kind": kind}) as f:
+            for key, value in arrays.items():
+                add_dataset(f, key, np.asarray(value, dtype=np.float16))
+        with FeatureReader(path) as reader:
+            yield reader
 
 
 def image_features(clip_model: Any, preprocess: Any, paths: list[str], device: Any) -> list[np.ndarray]:
@@ -362,8 +368,8 @@ def predict(source_path: str | os.PathLike, task: str, inputs: Inputs, *, backbo
     feat_dim = int(next(iter(arrays.values())).shape[-1])
     model, tokenizer, text = load_model(source, backbone_name, feat_dim)
     model.to(dev).eval()
-    data = TaskData(spec, [row], ArrayFeatures(arrays), text, source.spec.seed)
-    with torch.inference_mode():
+    with feature_cache(arrays, "video" if spec.is_video else "image") as reader, torch.inference_mode():
+        data = TaskData(spec, [row], reader, text, source.spec.seed)
         prediction = decode_task(model, tokenizer, data, 1, dev, progress=False)[EXAMPLE_ID]
     result["prediction"] = prediction
     if spec.family == "video_qa":
