@@ -14,11 +14,12 @@ rule backbone_demo:
     params:
         data=DATA,
         steps=config["backbone_demo"]["steps"],
+        code=code("backbone-demo"),
     log:
         f"{LOGS}/backbone_demo_{{arch}}.log",
     threads: 1
     resources:
         mem_mb=4000,
     shell:
-        "{VLPEFT} backbone-demo --data {params.data} --arch {wildcards.arch} --out {output}"
-        " --features-image {input.image} --features-video {input.video} --steps {params.steps} > {log} 2>&1"
+        "{VLPEFT} backbone-demo --data {params.data:q} --arch {wildcards.arch:q} --out {output:q}"
+        " --features-image {input.image:q} --features-video {input.video:q} --steps {params.steps:q} > {log:q} 2>&1"

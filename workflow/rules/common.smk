@@ -1,25 +1,68 @@
-# Config validation, paths and the target list: the only Python in the workflow.
+# Config loading and checks, paths, code fingerprints and the target list: the only Python in the workflow.
+#
+# config/config.yaml is the default; every --configfile (config/test.yaml, config/paper/*.yaml) is a
+# small override file merged over it (vlpeft.workflow_config: mappings merge key by key, a null removes
+# a key). The merged result is validated against workflow/schemas/config.schema.yaml and checked before
+# any job starts; an error is one line naming the file, the key path and the value.
 import os
 import shlex
 import sys
 
-from snakemake.utils import validate
+from vlpeft.fingerprint import fingerprint
+from vlpeft.workflow_config import DEFAULT_CONFIG, SPLIT_METRICS, ConfigError, method_set_args, validated
 
-validate(config, "../schemas/config.schema.yaml")
 
-from vlpeft.workflow_config import check_config, method_set_args  # noqa: E402
+def _shown(path):
+    """A config file as the user named it: relative to the working directory when inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
-check_config(config)
+
+try:
+    _checked = validated(
+        [DEFAULT_CONFIG] + [_shown(str(f)) for f in workflow.overwrite_configfiles if _shown(str(f)) != DEFAULT_CONFIG],
+        cli=dict(workflow.config_settings.config),
+    )
+except ConfigError as _e:
+    sys.exit(f"config error: {_e}")  # one line, no traceback, before any job
+config.clear()
+config.update(_checked)
 
 VLPEFT = f"{shlex.quote(sys.executable)} -m vlpeft"
 DS = config["dataset"]
+NAME = config.get("name", DS)  # runs/, results/ and run logs of this config
 DATA = f"data/{DS}"
-LOGS = f"logs/{DS}"
-DATA_SOURCE = config.get("data", {}).get("source", "demo")
+LOGS = f"logs/{DS}"  # logs of the data set's steps (data, frames, features, demo models)
+RUNS = f"runs/{NAME}"
+RESULTS = f"results/{NAME}"
+RUN_LOGS = f"logs/{NAME}"
+DATA_SOURCE = config["data"].get("source", "demo")
 # Where the images / videos of the data set are: the demo world's folders, or the user's for real data.
 IMAGES_DIR = f"{DATA}/images" if DATA_SOURCE == "demo" else config["data"].get("images", "")
 VIDEOS_DIR = f"{DATA}/videos" if DATA_SOURCE == "demo" else config["data"].get("videos", "")
-VIDEO_FEATURES = config.get("data", {}).get("video_features")  # precomputed VALUE features, if any
+VIDEO_FEATURES = config["data"].get("video_features")  # precomputed VALUE features, if any
+SPLIT = config["evaluate"]["split"]
+METRICS_FILE = SPLIT_METRICS[SPLIT]  # what `vlpeft evaluate --split` writes
+
+# Code-aware reruns: each rule has `code=CODE[<verb>]` as a param, the fingerprint of the package code its
+# verb runs (vlpeft.fingerprint), so the params trigger reruns it when that code changes, and only then.
+VERB_MODULES = {
+    "demo": "vlpeft.data.cli",
+    "data-check": "vlpeft.data.check",
+    "data-prepare": "vlpeft.data.prepare",
+    "data-features": "vlpeft.data.readers.convert",
+    "frames": "vlpeft.video.cli",
+    "clip-demo": "vlpeft.features.demo_clip",
+    "features": "vlpeft.features.cli",
+    "backbone-demo": "vlpeft.models.demo_backbone",
+    "train": "vlpeft.train.cli",
+    "evaluate": "vlpeft.eval.cli",
+    "tables": "vlpeft.report.cli",
+}
+
+
+def code(*verbs):
+    return fingerprint(*(VERB_MODULES[v] for v in verbs))
 
 
 def clip_checkpoint(kind):
@@ -52,7 +95,7 @@ def epochs(method):
 
 
 def run_dir(group, backbone, method, seed):
-    return f"runs/{group}/{backbone}/{method}/seed{seed}"
+    return f"{RUNS}/{group}/{backbone}/{method}/seed{seed}"
 
 
 def all_runs():
@@ -65,8 +108,8 @@ def all_runs():
 
 def final_targets():
     tables = [
-        f"results/tables/{group}_{backbone}.md"
+        f"{RESULTS}/tables/{group}_{backbone}.md"
         for group, spec in sorted(config["groups"].items())
         for backbone in spec["backbones"]
     ]
-    return tables + ["results/metrics/summary.json", "results/plots/efficiency.png"]
+    return tables + [f"{RESULTS}/metrics/summary.json", f"{RESULTS}/plots/efficiency.png"]

@@ -9,13 +9,14 @@ if DATA_SOURCE == "demo":
             out=DATA,
             seed=config["demo"]["seed"],
             size=config["demo"]["size"],
+            code=code("demo"),
         log:
             f"{LOGS}/demo_world.log",
         threads: 1
         resources:
             mem_mb=2000,
         shell:
-            "{VLPEFT} demo --out {params.out} --seed {params.seed} --size {params.size} > {log} 2>&1"
+            "{VLPEFT} demo --out {params.out:q} --seed {params.seed:q} --size {params.size:q} > {log:q} 2>&1"
 
 else:
 
@@ -25,13 +26,14 @@ else:
         params:
             out=DATA,
             root=config["data"]["root"],
-            datasets=" ".join(config["data"]["datasets"]),
+            datasets=config["data"]["datasets"],
+            code=code("data-check", "data-prepare"),
         log:
             f"{LOGS}/prepare_real.log",
         threads: 1
         resources:
             mem_mb=8000,
         shell:
-            "({VLPEFT} data-check --manifest {params.datasets} --root {params.root} --no-progress"
-            " && {VLPEFT} data-prepare --dataset {params.datasets} --root {params.root} --out {params.out}"
-            " --no-progress) > {log} 2>&1"
+            "({VLPEFT} data-check --manifest {params.datasets:q} --root {params.root:q} --no-progress"
+            " && {VLPEFT} data-prepare --dataset {params.datasets:q} --root {params.root:q} --out {params.out:q}"
+            " --no-progress) > {log:q} 2>&1"

@@ -11,14 +11,15 @@ rule clip_demo:
         data=DATA,
         steps=config["clip"]["demo_steps"],
         backend=config["frames"]["backend"],
+        code=code("clip-demo"),
     log:
         f"{LOGS}/clip_demo.log",
     threads: 2
     resources:
         mem_mb=4000,
     shell:
-        "{VLPEFT} clip-demo --data {params.data} --out-rn {output.rn} --out-vit {output.vit}"
-        " --steps {params.steps} --backend {params.backend} --threads 1 > {log} 2>&1"
+        "{VLPEFT} clip-demo --data {params.data:q} --out-rn {output.rn:q} --out-vit {output.vit:q}"
+        " --steps {params.steps:q} --backend {params.backend:q} --threads 1 > {log:q} 2>&1"
 
 
 rule features_image:
@@ -32,14 +33,15 @@ rule features_image:
         clip=clip_checkpoint("image"),
         batch=config["clip"]["batch_size"],
         device=config["clip"]["device"],
+        code=code("features"),
     log:
         f"{LOGS}/features_image.log",
     threads: 2
     resources:
         mem_mb=4000,
     shell:
-        "{VLPEFT} features --kind image --clip {params.clip} --images {params.images} --out {output}"
-        " --batch-size {params.batch} --device {params.device} --threads 1 > {log} 2>&1"
+        "{VLPEFT} features --kind image --clip {params.clip:q} --images {params.images:q} --out {output:q}"
+        " --batch-size {params.batch:q} --device {params.device:q} --threads 1 > {log:q} 2>&1"
 
 
 if VIDEO_FEATURES:
@@ -51,14 +53,15 @@ if VIDEO_FEATURES:
             f"features/{DS}/video.h5",
         params:
             src=VIDEO_FEATURES,
+            code=code("data-features"),
         log:
             f"{LOGS}/features_video.log",
         threads: 1
         resources:
             mem_mb=8000,
         shell:
-            "{VLPEFT} data-features --format value-npz --src {params.src} --out {output}"
-            " --ids-from {input.manifest} --no-progress > {log} 2>&1"
+            "{VLPEFT} data-features --format value-npz --src {params.src:q} --out {output:q}"
+            " --ids-from {input.manifest:q} --no-progress > {log:q} 2>&1"
 
 else:
 
@@ -72,11 +75,12 @@ else:
             clip=clip_checkpoint("video"),
             batch=config["clip"]["batch_size"],
             device=config["clip"]["device"],
+            code=code("features"),
         log:
             f"{LOGS}/features_video.log",
         threads: 2
         resources:
             mem_mb=4000,
         shell:
-            "{VLPEFT} features --kind video --clip {params.clip} --frames {input.frames} --out {output}"
-            " --batch-size {params.batch} --device {params.device} --threads 1 > {log} 2>&1"
+            "{VLPEFT} features --kind video --clip {params.clip:q} --frames {input.frames:q} --out {output:q}"
+            " --batch-size {params.batch:q} --device {params.device:q} --threads 1 > {log:q} 2>&1"

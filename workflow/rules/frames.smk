@@ -10,17 +10,18 @@ rule frames:
     params:
         videos=VIDEOS_DIR,
         sampling=(
-            f"--fps {config['frames']['fps']}"
+            ["--fps", config["frames"]["fps"]]
             if config["frames"].get("fps")
-            else f"--num-frames {config['frames']['num_frames']}"
+            else ["--num-frames", config["frames"]["num_frames"]]
         ),
         backend=config["frames"]["backend"],
         on_error=config["frames"]["on_error"],
+        code=code("frames"),
     log:
         f"{LOGS}/frames.log",
     threads: 2
     resources:
         mem_mb=4000,
     shell:
-        "{VLPEFT} frames --videos {params.videos} --out {output.frames} {params.sampling}"
-        " --backend {params.backend} --on-error {params.on_error} > {log} 2>&1"
+        "{VLPEFT} frames --videos {params.videos:q} --out {output.frames:q} {params.sampling:q}"
+        " --backend {params.backend:q} --on-error {params.on_error:q} > {log:q} 2>&1"

@@ -1,27 +1,36 @@
 # Phase 6: the papers' tables and the efficiency plot from every run's metrics.
 
 
+def _paper_args(wildcards):
+    words = []
+    for key, value in sorted(config.get("paper", {}).items()):
+        words += ["--paper", f"{key}={value}"]
+    return words
+
+
 rule tables:
     input:
-        metrics=[f"{run_dir(*r)}/metrics.json" for r in all_runs()],
+        metrics=[f"{run_dir(*r)}/{METRICS_FILE}" for r in all_runs()],
     output:
         tables=[
-            f"results/tables/{group}_{backbone}.{ext}"
+            f"{RESULTS}/tables/{group}_{backbone}.{ext}"
             for group, spec in sorted(config["groups"].items())
             for backbone in spec["backbones"]
             for ext in ("md", "tex", "csv")
         ],
-        summary="results/metrics/summary.json",
-        plot_png="results/plots/efficiency.png",
-        plot_svg="results/plots/efficiency.svg",
+        summary=f"{RESULTS}/metrics/summary.json",
+        plot_png=f"{RESULTS}/plots/efficiency.png",
+        plot_svg=f"{RESULTS}/plots/efficiency.svg",
     params:
-        paper=lambda w: " ".join(f"--paper {k}={v}" for k, v in sorted(config.get("paper", {}).items())),
+        paper=_paper_args,
         methods=",".join(dict.fromkeys(m for spec in config["groups"].values() for m in spec["methods"])),
+        out=RESULTS,
+        code=code("tables"),
     log:
-        f"{LOGS}/tables.log",
+        f"{RUN_LOGS}/tables.log",
     threads: 1
     resources:
         mem_mb=2000,
     shell:
-        "{VLPEFT} tables --runs {input.metrics} --out results --method-order {params.methods}"
-        " {params.paper} > {log} 2>&1"
+        "{VLPEFT} tables --runs {input.metrics:q} --out {params.out:q} --method-order {params.methods:q}"
+        " {params.paper:q} > {log:q} 2>&1"

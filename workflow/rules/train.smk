@@ -5,14 +5,33 @@ def _group(wildcards):
     return config["groups"][wildcards.group]
 
 
+def _train_recipe(wildcards):
+    """The recipe flags of a run, as words (the shell command quotes each)."""
+    train = config["train"]
+    words = ["--epochs", epochs(wildcards.method), "--lr-scale", train["lr_scale"]]
+    words += ["--warmup-ratio", train["warmup_ratio"], "--clip-norm", train["grad_clip"]]
+    words += ["--checkpoint-every", train["checkpoint_every"], "--device", train["device"]]
+    if train.get("lr") is not None:  # null = the method's paper lr
+        words += ["--lr", train["lr"]]
+    if train.get("fix_no_decay"):
+        words.append("--fix-no-decay")
+    if train.get("fix_gqa_prefix"):
+        words.append("--fix-gqa-prefix")
+    return [str(w) for w in words]
+
+
+def _uses_gpu():
+    return 1 if config["train"]["device"].startswith("cuda") else 0
+
+
 rule train:
     input:
         manifest=f"{DATA}/manifest.json",
         features=group_features,
         backbone=backbone_input,
     output:
-        adapter="runs/{group}/{backbone}/{method}/seed{seed}/adapter.safetensors",
-        log="runs/{group}/{backbone}/{method}/seed{seed}/train_log.jsonl",
+        adapter=f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}/adapter.safetensors",
+        log=f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}/train_log.jsonl",
     wildcard_constraints:
         group="image|video",
         seed=r"\d+",
@@ -21,55 +40,50 @@ rule train:
         backbone=lambda w: backbone_path(w.backbone),
         tasks=lambda w: ",".join(_group(w)["tasks"]),
         batch=lambda w: config["train"]["batch_size"][w.backbone],
-        lr=lambda w: f"--lr {config['train']['lr']}" if config["train"].get("lr") else "",
+        recipe=_train_recipe,
         overrides=lambda w: method_set_args(config, w.method),
-        recipe=lambda w: (
-            f"--epochs {epochs(w.method)} --lr-scale {config['train']['lr_scale']}"
-            f" --warmup-ratio {config['train']['warmup_ratio']}"
-            f" --clip-norm {config['train']['grad_clip']} --checkpoint-every {config['train']['checkpoint_every']}"
-            f" --device {config['train']['device']}"
-            + (" --fix-no-decay" if config["train"].get("fix_no_decay") else "")
-            + (" --fix-gqa-prefix" if config["train"].get("fix_gqa_prefix") else "")
-        ),
         out=lambda w, output: os.path.dirname(output.adapter),
+        code=code("train"),
     log:
-        "logs/train/{group}_{backbone}_{method}_seed{seed}.log",
+        f"{RUN_LOGS}/train/{{group}}_{{backbone}}_{{method}}_seed{{seed}}.log",
     threads: 1  # one torch thread: fastest on small models, and bytes depend on the thread count
     resources:
         mem_mb=6000,
-        gpu=1 if config["train"].get("device", "cpu").startswith("cuda") else 0,
+        gpu=_uses_gpu(),
     shell:
-        "{VLPEFT} train --data {params.data} --features-{wildcards.group} {input.features}"
-        " --backbone {params.backbone} --backbone-name {wildcards.backbone} --method {wildcards.method}"
-        " --group {wildcards.group} --threads 1"
-        " --tasks {params.tasks} --seed {wildcards.seed} --batch-size {params.batch} {params.lr}"
-        " {params.recipe} {params.overrides} --out {params.out} > {log} 2>&1"
+        "{VLPEFT} train --data {params.data:q} --features-{wildcards.group} {input.features:q}"
+        " --backbone {params.backbone:q} --backbone-name {wildcards.backbone:q} --method {wildcards.method:q}"
+        " --group {wildcards.group:q} --threads 1"
+        " --tasks {params.tasks:q} --seed {wildcards.seed:q} --batch-size {params.batch:q}"
+        " {params.recipe:q} {params.overrides:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule evaluate:
     input:
-        adapter="runs/{group}/{backbone}/{method}/seed{seed}/adapter.safetensors",
+        adapter=f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}/adapter.safetensors",
         features=group_features,
         backbone=backbone_input,
     output:
-        metrics="runs/{group}/{backbone}/{method}/seed{seed}/metrics.json",
+        metrics=f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}/{METRICS_FILE}",
     wildcard_constraints:
         group="image|video",
         seed=r"\d+",
     params:
         data=DATA,
         backbone=lambda w: backbone_path(w.backbone),
-        split=config.get("evaluate", {}).get("split", "test"),
-        meteor="" if config.get("evaluate", {}).get("meteor", True) else " --no-meteor",
+        split=SPLIT,
+        meteor=[] if config["evaluate"].get("meteor", True) else ["--no-meteor"],
+        vqa_scorer=config["evaluate"].get("vqa_scorer", "official2021"),
         device=config["train"]["device"],
         run=lambda w, output: os.path.dirname(output.metrics),
+        code=code("evaluate"),
     log:
-        "logs/evaluate/{group}_{backbone}_{method}_seed{seed}.log",
+        f"{RUN_LOGS}/evaluate/{{group}}_{{backbone}}_{{method}}_seed{{seed}}.log",
     threads: 1  # one torch thread: fastest on small models, and bytes depend on the thread count
     resources:
         mem_mb=6000,
-        gpu=1 if config["train"].get("device", "cpu").startswith("cuda") else 0,
+        gpu=_uses_gpu(),
     shell:
-        "{VLPEFT} evaluate --run {params.run} --data {params.data} --features-{wildcards.group} {input.features}"
-        " --backbone {params.backbone} --split {params.split}"
-        " --device {params.device} --threads 1{params.meteor} > {log} 2>&1"
+        "{VLPEFT} evaluate --run {params.run:q} --data {params.data:q} --features-{wildcards.group} {input.features:q}"
+        " --backbone {params.backbone:q} --split {params.split:q}"
+        " --device {params.device:q} --threads 1 {params.meteor:q} --vqa-scorer {params.vqa_scorer:q} > {log:q} 2>&1"

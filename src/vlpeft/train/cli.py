@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from vlpeft.device import DEVICE_HELP, device_arg
 from vlpeft.train.build import DEFAULT_SEED, RunSpec, backbone_display_name
 
 
@@ -31,8 +32,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features-video", help="video feature cache (HDF5, (T, D) frames); video runs")
     parser.add_argument("--backbone", required=True,
                         help="backbone: local model directory or hub name (a project config name with --from-config)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
-                        help="cpu (fp32) or cuda (bf16 autocast); auto picks cuda when present")
+    parser.add_argument("--device", default="auto", type=device_arg,
+                        help=f"{DEVICE_HELP}; fp32 unless the run was trained with --precision bf16")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -58,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (default 0.01)")
     parser.add_argument("--fix-no-decay", action="store_true", help="quirk F5 fixed: no weight decay on norm weights")
     parser.add_argument("--fix-gqa-prefix", action="store_true", help='quirk F3 fixed: GQA prompt "gqa: " not "gpa: "')
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                        help="fp32 (default, as the official scripts) or bf16 autocast on CUDA; recorded in run.json")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a method config key (repeatable; JSON values)")
     parser.add_argument("--checkpoint-every", type=int, default=0, help="steps between checkpoints (0: none)")
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                    method=args.method, seed=args.seed,
                    tasks=[t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else [],
                    overrides=parse_sets(args.set), from_config=args.from_config,
-                   fix_gqa_prefix=args.fix_gqa_prefix)
+                   fix_gqa_prefix=args.fix_gqa_prefix, precision=args.precision)
     cfg = TrainConfig(run=spec, data=args.data, backbone=args.backbone, out=args.out,
                       features_image=args.features_image, features_video=args.features_video,
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_scale=args.lr_scale, warmup_ratio=args.warmup_ratio,

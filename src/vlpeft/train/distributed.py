@@ -28,19 +28,22 @@ class DistInfo:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"--device: expected cpu, cuda or auto, got {name!r}")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
-    return torch.device(name)
+    """``auto`` -> cuda when available, else cpu; ``cuda[:N]`` without that GPU is an error
+    (``vlpeft.device``: the one spelling every verb accepts)."""
+    from vlpeft.device import resolve
+
+    return resolve(name)
 
 
-def autocast_for(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA; plain fp32 on CPU (the original trains in fp32, no --fp16)."""
-    if device.type == "cuda":
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast_for(device: torch.device, precision: str = "fp32") -> contextlib.AbstractContextManager:
+    """fp32 by default, as every official script runs (no --fp16; docs/methods.md C.1); ``bf16`` is
+    an opt-in bf16 autocast on CUDA (recorded in run.json). CPU always runs fp32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "bf16" and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
