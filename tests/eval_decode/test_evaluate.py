@@ -36,7 +36,8 @@ def _evaluate(world, run, **kw):
 
 def test_round_trip_writes_sorted_predictions_and_consistent_metrics(world, image_run):
     metrics = _evaluate(world, image_run)
-    assert set(metrics) == {"group", "backbone", "method", "seed", "params", "tasks", "average"}
+    assert set(metrics) == {"group", "backbone", "method", "seed", "params", "tasks", "average", "vqa_scorer"}
+    assert metrics["vqa_scorer"] == "official2021"  # the CLI default; paper configs pick vladapter2017
     assert (metrics["group"], metrics["backbone"], metrics["method"], metrics["seed"]) == ("image", "t5", "adapter_single", 4)
     assert json.loads((image_run / "metrics.json").read_text()) == metrics
     for task in ("vqa", "gqa", "nlvr"):

@@ -20,9 +20,10 @@ def test_two_process_gloo_run(world, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # 11 batches in the epoch, padded to 12 and split over 2 ranks: 6 steps, logged once (rank 0)
+    # 13 batches in the epoch (COCO: one example per reference), padded to 14 and split over 2
+    # ranks: 7 steps, logged once (rank 0)
     log = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log] == list(range(1, 7))
+    assert [r["step"] for r in log] == list(range(1, 8))
     with safe_open(str(out / "adapter.safetensors"), framework="pt") as f:
         names = list(f.keys())
     assert any("adapter" in n for n in names) and any("visual_embedding" in n for n in names)

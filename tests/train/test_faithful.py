@@ -43,3 +43,26 @@ def test_caption_loss_is_the_token_mean_over_the_batch():
     assert {t for t, s in TASKS.items() if s.loss_reduction == "token"} == {"caption"}  # video captions too: per sequence
     with pytest.raises(ValueError, match="reduction"):
         sequence_loss(logits, labels, reduction="mean")
+
+
+def test_precision_is_fp32_unless_bf16_is_asked_for_and_recorded(tmp_path):
+    """Every official script trains in fp32 (no --fp16): fp32 is the default on GPU too; bf16 is an
+    opt-in setting of the run, recorded in run.json and reused by evaluate (docs/methods.md C.1)."""
+    import json
+
+    from vlpeft.train.build import RunSpec
+    from vlpeft.train.distributed import autocast_for
+
+    cuda = torch.device("cuda")
+    assert not isinstance(autocast_for(cuda), torch.autocast)  # fp32 on GPU by default
+    assert isinstance(autocast_for(cuda, "bf16"), torch.autocast)
+    assert not isinstance(autocast_for(torch.device("cpu"), "bf16"), torch.autocast)
+    with pytest.raises(ValueError, match="precision"):
+        autocast_for(cuda, "fp16")
+    spec = RunSpec(group="image", backbone="t5", method="bitfit", precision="bf16")
+    spec.write(tmp_path)
+    assert json.loads((tmp_path / "run.json").read_text())["precision"] == "bf16"
+    assert RunSpec.read(tmp_path).precision == "bf16"
+    assert RunSpec(group="image", backbone="t5", method="bitfit").precision == "fp32"
+    with pytest.raises(ValueError, match="precision"):
+        RunSpec(group="image", backbone="t5", method="bitfit", precision="fp16")

@@ -86,8 +86,9 @@ def _predict_generate(model: Any, tokenizer: Any, batch: dict[str, Any], spec: T
 
 
 def decode_task(model: Any, tokenizer: Any, data: TaskData, batch_size: int, device: torch.device,
-                progress: bool = True) -> dict[str, str]:
-    """Predictions ``{example id: text}`` of one task, in batches of ``batch_size``."""
+                progress: bool = True, precision: str = "fp32") -> dict[str, str]:
+    """Predictions ``{example id: text}`` of one task, in batches of ``batch_size`` (``precision``:
+    the run's, from run.json)."""
     spec = data.spec
     collator = Collator(tokenizer, {spec.name: spec})
     model.eval()
@@ -96,7 +97,7 @@ def decode_task(model: Any, tokenizer: Any, data: TaskData, batch_size: int, dev
     for start in tqdm(starts, desc=f"decode {spec.name}", unit="batch", disable=not progress):
         items = [data.item(i) for i in range(start, min(start + batch_size, len(data)))]
         batch = move_batch(collator(items), device)
-        with autocast_for(device):
+        with autocast_for(device, precision):
             if spec.decoding == "true_false_logits":
                 texts = _predict_true_false(model, tokenizer, batch)
             else:

@@ -205,7 +205,7 @@ def _train_step(run: _Run, batch: dict[str, Any]) -> tuple[float, float]:
     """One optimizer step on one batch; returns (loss, lr used)."""
     run.ddp.train()
     batch = move_batch(batch, run.info.device)
-    with autocast_for(run.info.device):
+    with autocast_for(run.info.device, run.cfg.run.precision):
         out = run.ddp(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                       vis_feats=batch["vis_feats"], task=batch["task"], labels=batch["labels"])
     loss = sequence_loss(out.logits, batch["labels"], batch["weights"], run.dataset.tasks[batch["task"]].spec.loss_reduction)
@@ -286,7 +286,7 @@ def _validate(run: _Run, pos: Position, log) -> None:
             for start in range(0, len(data), bs):
                 items = [data.item(i, epoch=pos.epoch) for i in range(start, min(start + bs, len(data)))]
                 batch = move_batch(run.collator(items), run.info.device)
-                with autocast_for(run.info.device):
+                with autocast_for(run.info.device, run.cfg.run.precision):
                     out = run.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                                     vis_feats=batch["vis_feats"], task=task, labels=batch["labels"])
                 losses.append((sequence_loss(out.logits, batch["labels"], batch["weights"],
