@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from vlpeft.progress import quiet_library_bars
+
+    quiet_library_bars()  # in a log file: no carriage-return bars from transformers
     if not argv or argv[0] in ("-h", "--help", "--version") or argv[0] not in VERBS:
         build_parser().parse_args(argv)  # prints help / the error for an unknown verb
         return 2

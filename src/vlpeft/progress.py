@@ -175,6 +175,22 @@ def progress_bar(iterable: Iterable[Any] | None = None, *, total: int | None = N
     return LogProgress(iterable, total=total, desc=desc, unit=unit, initial=initial, every=every, stream=stream)
 
 
+def quiet_library_bars(stream: TextIO | None = None) -> None:
+    """Off a terminal, turn off the Hugging Face libraries' own tqdm bars (``Loading weights``, ...),
+    which would write carriage-return updates into the log."""
+    if is_terminal(stream if stream is not None else sys.stderr):
+        return
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # read when huggingface_hub is first imported
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+
+
 def train_summary(run_dir: str | Path, log_name: str = "train_log.jsonl") -> str:
     """The headline of a finished training run, from its ``train_log.jsonl``: steps, epochs, the mean
     training loss of the last epoch per task, and the last validation loss per task (if any)."""

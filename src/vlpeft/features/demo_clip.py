@@ -23,9 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from tqdm import tqdm
 
 from vlpeft.io import atomic_path, read_jsonl, seed_everything
+from vlpeft.progress import progress_bar as tqdm
 
 from .clip_loader import import_clip, load_clip, squash_preprocess
 

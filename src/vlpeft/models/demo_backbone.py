@@ -35,7 +35,6 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
-from tqdm import tqdm
 from transformers import AutoModelForSeq2SeqLM
 
 from vlpeft.features.cache import FeatureReader
@@ -43,6 +42,7 @@ from vlpeft.io import atomic_path, seed_everything, sha256_file, write_json, wri
 from vlpeft.models import VLModel, backbone_config, fit_video_features, prepare_tokenizer, save_visual_embeddings
 from vlpeft.models.configs import ARCHS, NUM_EXTRA_IDS
 from vlpeft.models.tokenizer_train import collect_corpus, train_tokenizer
+from vlpeft.progress import progress_bar as tqdm
 from vlpeft.tasks import TASKS
 from vlpeft.train.optim import build_optimizer, build_scheduler, sequence_loss
 

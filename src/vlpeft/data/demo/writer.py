@@ -13,9 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from vlpeft.io import sha256_file, write_json, write_jsonl
+from vlpeft.progress import progress_bar as tqdm
 from vlpeft.tasks import SPLITS
 
 from . import image_tasks as it

@@ -20,9 +20,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from tqdm import tqdm
-
 from vlpeft.io import read_jsonl, sha256_file, write_json, write_jsonl
+from vlpeft.progress import progress_bar as tqdm
 from vlpeft.tasks import SPLITS, TASKS, visual_ids
 
 from . import READERS

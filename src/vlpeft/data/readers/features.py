@@ -23,10 +23,10 @@ from typing import Any, Callable, Iterable, Sequence
 
 import h5py
 import numpy as np
-from tqdm import tqdm
 
 from vlpeft.features.cache import add_dataset, h5_writer
 from vlpeft.io import sha256_file
+from vlpeft.progress import progress_bar as tqdm
 
 VALUE_ARRAY = "features"  # the array inside a VALUE .npz
 VLADAPTER_DATASET = "{}/features"  # the dataset inside a VL-Adapter <img_id>.h5

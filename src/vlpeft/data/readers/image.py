@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
+from vlpeft.progress import progress_bar as tqdm
 
 from .base import ReadResult
 from .manifest import DatasetFiles, where_to_get
