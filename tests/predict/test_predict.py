@@ -112,6 +112,8 @@ def test_clear_errors(pworld, capsys, tmp_path):
     # a missing CLIP file
     err = _err(capsys, [run, *base[:-2], "--backbone", str(pworld["t5"]), "--clip", str(tmp_path / "nope.pt")])
     assert "nope.pt" in err
+    # a backbone that is not there
+    assert "no_such_backbone" in _err(capsys, [run, *base, "--backbone", str(tmp_path / "no_such_backbone")])
     # a backbone the run was not trained on
     bad = tmp_path / "bad_t5"
     from tinyworld import write_backbone
