@@ -1,4 +1,5 @@
-"""Small I/O helpers shared by every step: atomic writes, canonical JSON, hashing, determinism."""
+"""Small I/O helpers shared by every step: atomic writes, canonical JSON, hashing, determinism, and
+one-line errors for files that are corrupt or truncated (``reading``)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path beside ``path``; rename it into place only if the block succeeds.
 
     Nothing half-written is ever visible under ``path``: on an exception the temporary file
-    (or directory) is removed and ``path`` is left as it was.
+    (or directory) is removed and ``path`` is left as it was. What was written is fsynced before the
+    rename and the folder after it, so a crash leaves the old file or the whole new one. Temporary
+    siblings that a killed process left behind (``.<name>.*<suffix>``) are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path, suffix or ".tmp")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # let the writer create it (file or directory)
@@ -31,7 +35,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp_path, 0o666 & ~umask)
+        fsync_tree(tmp_path)
         os.replace(tmp_path, path)
+        fsync_tree(path.parent, recursive=False)
     finally:
         if tmp_path.is_dir():
             import shutil
@@ -39,6 +45,74 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             shutil.rmtree(tmp_path, ignore_errors=True)
         elif tmp_path.exists():
             tmp_path.unlink()
+
+
+def remove_stale_temporaries(path: Path, suffix: str = ".tmp") -> None:
+    """Remove ``atomic_path``'s temporaries of ``path`` left by a killed writer (one writer per output)."""
+    import shutil
+
+    for stale in path.parent.glob(f".{glob_escape(path.name)}.*{glob_escape(suffix)}"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+def glob_escape(text: str) -> str:
+    import glob
+
+    return glob.escape(text)
+
+
+def fsync_tree(path: str | os.PathLike, recursive: bool = True) -> None:
+    """fsync a file, or a folder (and, ``recursive``, everything in it), so a rename that follows is durable."""
+    path = Path(path)
+    targets = [path]
+    if path.is_dir() and recursive:
+        targets = sorted(path.rglob("*")) + [path]
+    for target in targets:
+        if target.is_symlink():
+            continue
+        flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if target.is_dir() else 0)
+        try:
+            fd = os.open(target, flags)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:  # some file systems cannot fsync a folder
+            pass
+        finally:
+            os.close(fd)
+
+
+class CorruptFileError(ValueError):
+    """A file that exists but cannot be read: truncated, not the format it claims, bad encoding."""
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike, what: str) -> Iterator[None]:
+    """Turn any error of reading ``path`` (safetensors, HDF5, JSON, UTF-8) into ONE line naming the file:
+    ``CorruptFileError("<path>: <what> is corrupt or truncated (<reason>)")``. A missing file stays
+    FileNotFoundError; a ValueError or KeyError that already names the file passes through."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except CorruptFileError:
+        raise
+    except (ValueError, KeyError) as e:
+        if str(path) in str(e):
+            raise
+        raise CorruptFileError(f"{path}: {what} is corrupt or truncated ({_first_line(e)})") from None
+    except Exception as e:  # SafetensorError, h5py's OSError, UnicodeDecodeError, struct errors, ...
+        raise CorruptFileError(f"{path}: {what} is corrupt or truncated ({type(e).__name__}: "
+                               f"{_first_line(e)})") from None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else type(e).__name__
 
 
 def canonical_json(obj: Any) -> str:
@@ -66,7 +140,9 @@ def read_json_object(path: str | os.PathLike, what: str) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e.msg})") from None
+        raise CorruptFileError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except UnicodeDecodeError as e:
+        raise CorruptFileError(f"{path}: not UTF-8 text (byte {e.start})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object")
     return data
@@ -74,15 +150,18 @@ def read_json_object(path: str | os.PathLike, what: str) -> dict[str, Any]:
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as e:
+                raise CorruptFileError(f"{path}:{lineno}: not UTF-8 text (byte {e.start})") from None
             if not line:
                 continue
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+                raise CorruptFileError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
     return rows
 
 

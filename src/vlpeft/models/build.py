@@ -87,7 +87,9 @@ def load_visual_embedding(model: VLModel, backbone: str | os.PathLike, group: st
     from safetensors import safe_open
 
     prefix = f"{group}."
-    with safe_open(str(path), "pt") as f:
+    from vlpeft.io import reading
+
+    with reading(path, "visual projection"), safe_open(str(path), "pt") as f:
         state = {k[len(prefix):]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
     if not state:
         return False

@@ -59,11 +59,14 @@ def read_adapter_header(path: str | os.PathLike) -> dict:
     """The ``vlpeft`` metadata of an adapter file."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: adapter file not found")
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    if "vlpeft" not in meta:
-        raise ValueError(f"{path}: not a vlpeft adapter file (no 'vlpeft' metadata)")
-    return json.loads(meta["vlpeft"])
+    from vlpeft.io import reading
+
+    with reading(path, "adapter file"):
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        if "vlpeft" not in meta:
+            raise ValueError(f"{path}: not a vlpeft adapter file (no 'vlpeft' metadata)")
+        return json.loads(meta["vlpeft"])
 
 
 def load_adapter(path: str | os.PathLike, model: nn.Module) -> dict:
@@ -75,7 +78,9 @@ def load_adapter(path: str | os.PathLike, model: nn.Module) -> dict:
         if header.get(key) != expected[key]:
             raise ValueError(f"{path}: {key} mismatch: file has {header.get(key)!r}, model has {expected[key]!r}")
     params = trainable_state(model)
-    with safe_open(str(path), framework="pt") as f:
+    from vlpeft.io import reading
+
+    with reading(path, "adapter file"), safe_open(str(path), framework="pt") as f:
         names = set(f.keys())
         if names != set(params):
             missing, extra = sorted(set(params) - names), sorted(names - set(params))

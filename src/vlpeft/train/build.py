@@ -55,7 +55,9 @@ class RunSpec:
         path = Path(run_dir) / RUN_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path}: run record not found (was the run trained by `vlpeft train`?)")
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        from vlpeft.io import read_json_object
+
+        raw = read_json_object(path, "run record")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:

@@ -4,8 +4,9 @@ A checkpoint holds the trainable parameters, the optimizer and scheduler states,
 position (epoch, batch index, global step, byte length of the training log) and every RNG state
 (python, numpy, torch CPU and CUDA, one set per rank). Tensors go to safetensors; the remaining
 structure to canonical JSON (no pickle, nothing to ``torch.load``). Each step directory is written
-under a temporary name and renamed into place, then older ones are removed, so a run killed at any
-moment finds the last complete checkpoint.
+under a temporary name, fsynced and renamed into place, then older ones are removed, so a run killed
+at any moment finds the last complete checkpoint (and its temporaries are removed on the next start).
+A checkpoint that cannot be read is an error naming the file, never silently skipped or resumed from.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from vlpeft.io import atomic_path, canonical_json
+from vlpeft.io import CorruptFileError, atomic_path, canonical_json, reading
 
 STEP_PREFIX = "step_"
 
@@ -115,9 +116,25 @@ def _step_dirs(root: Path) -> list[Path]:
 
 
 def latest_checkpoint(root: str | Path) -> Path | None:
-    """The newest complete step directory under ``root`` (temporary names start with '.')."""
-    dirs = _step_dirs(Path(root))
+    """The newest complete step directory under ``root`` (temporary names start with '.'; those a
+    killed run left behind are removed here)."""
+    root = Path(root)
+    if root.is_dir():
+        for stale in root.glob(f".{STEP_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+    dirs = _step_dirs(root)
     return dirs[-1] if dirs else None
+
+
+def read_position(path: str | Path) -> dict[str, Any]:
+    """The trainer's position stored in a checkpoint (no tensors loaded)."""
+    path = Path(path)
+    with reading(path / "state.json", "checkpoint state"):
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        position = state["position"]
+        if not isinstance(position, dict):
+            raise CorruptFileError(f"{path / 'state.json'}: position is not a mapping")
+    return position
 
 
 def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -128,7 +145,11 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     or holds parameters of other names or shapes than this model's trainable ones.
     """
     path = Path(path)
-    state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    with reading(path / "state.json", "checkpoint state"):
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or not {"fingerprint", "position", "optimizer", "scheduler", "rng"} <= set(state):
+            raise CorruptFileError(f"{path / 'state.json'}: checkpoint state lacks keys; delete {path.parent} "
+                                   "to start over")
     saved_fp = state["fingerprint"]
     diff = sorted(k for k in set(saved_fp) | set(fingerprint) if saved_fp.get(k) != fingerprint.get(k))
     if diff:
@@ -136,14 +157,17 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
         raise ValueError(f"{path}: checkpoint belongs to another run configuration ({detail}); "
                          f"delete {path.parent} to start over")
     _load_params(path / "trainable.safetensors", model)
-    tensors = load_file(str(path / "state.safetensors"))
-    optimizer.load_state_dict(_decode(state["optimizer"], tensors))
-    scheduler.load_state_dict(_decode(state["scheduler"], tensors))
-    return {"position": state["position"], "rng": _decode(state["rng"], tensors)}
+    with reading(path / "state.safetensors", "checkpoint tensors"):
+        tensors = load_file(str(path / "state.safetensors"))
+        optimizer.load_state_dict(_decode(state["optimizer"], tensors))
+        scheduler.load_state_dict(_decode(state["scheduler"], tensors))
+        rng = _decode(state["rng"], tensors)
+    return {"position": state["position"], "rng": rng}
 
 
 def _load_params(file: Path, model: torch.nn.Module) -> None:
-    saved = load_file(str(file))
+    with reading(file, "checkpoint parameters"):
+        saved = load_file(str(file))
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     if set(saved) != set(params):
         missing, extra = sorted(set(params) - set(saved)), sorted(set(saved) - set(params))

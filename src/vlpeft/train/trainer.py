@@ -4,8 +4,12 @@
 
 - ``adapter.safetensors``: the trainable tensors after the last step (``pet.save_adapter``);
 - ``train_log.jsonl``: one line per step ``{"step", "epoch", "task", "loss", "lr"}`` (rank 0's
-  batch) and, with ``val_every``, ``{"epoch", "split": "val", "task", "loss"}`` lines; no
+  batch) and, with ``val_every``, ``{"epoch", "split": "val", "task", "loss"}`` lines; with
+  ``keep_best_val``, ``{"epoch", "split": "val", "scores": {task: headline}, "average"}`` lines; no
   wall-clock times, so two runs give the same bytes;
+- with ``keep_best_val`` (VL-PET's video trainer, docs/methods.md C.8): ``adapter_best.safetensors``,
+  the weights of the epoch whose validation split (decoded and scored) has the best mean headline
+  score (ties keep the earlier epoch; epoch 0 always counts), its epoch in the header's ``meta``;
 - ``run.json``: the run's identity, read back by `vlpeft evaluate`;
 - while training, ``checkpoint/step_<N>/`` every ``checkpoint_every`` steps and a partial log.
 
@@ -43,6 +47,7 @@ LOG_FILE = "train_log.jsonl"
 PARTIAL_LOG = ".train_log.jsonl.partial"
 CHECKPOINT_DIR = "checkpoint"
 ADAPTER_FILE = "adapter.safetensors"
+BEST_ADAPTER_FILE = "adapter_best.safetensors"
 
 
 @dataclass
@@ -66,6 +71,7 @@ class TrainConfig:
     checkpoint_every: int = 0  # steps between checkpoints; 0 = none
     max_steps: int | None = None  # cap on the total steps (the schedule is laid over the cap)
     val_every: int = 0  # epochs between validation-loss passes; 0 = none
+    keep_best_val: bool = False  # decode + score val every epoch, keep the best-mean epoch's adapter
     device: str = "auto"
     num_workers: int = 0
     progress: bool = True
@@ -116,17 +122,20 @@ class _Run:
     total_steps: int
     method_cfg: dict[str, Any]
     val: dict[str, TaskData] = field(default_factory=dict)
+    best: tuple[float, int] | None = None  # (mean val score, epoch) of the kept adapter_best
 
 
-def train_run(cfg: TrainConfig, on_step: Callable[[int], None] | None = None) -> Path:
+def train_run(cfg: TrainConfig, on_step: Callable[[int], None] | None = None,
+              on_finish: Callable[[str], None] | None = None) -> Path:
     """Train (or resume) one run; return the adapter path. ``on_step(step)`` is called after every
-    optimizer step and checkpoint (tests use it to kill a run)."""
+    optimizer step and checkpoint, ``on_finish(step)`` after each step of the end (tests use them to
+    kill a run)."""
     info = init_distributed(cfg.device)
     try:
         run = _setup(cfg, info)
         pos = _resume(run)
         _loop(run, pos, on_step)
-        return _finish(run)
+        return _finish(run, on_finish)
     finally:
         shutdown(info)
 
@@ -176,16 +185,30 @@ def _setup(cfg: TrainConfig, info: DistInfo) -> _Run:
         ddp = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[info.device.index] if info.device.type == "cuda" else None,
             find_unused_parameters=True)
-    val = _task_data(cfg, "val", reader, text) if cfg.val_every else {}
+    val = _task_data(cfg, "val", reader, text) if (cfg.val_every or cfg.keep_best_val) else {}
     return _Run(cfg, info, model, ddp, optimizer, scheduler, sampler, MultiTaskDataset(tasks),
                 Collator(tokenizer, specs), total, {**method_cfg, "lr": float(lr)}, val)
 
 
 def _resume(run: _Run) -> Position:
-    """Load the newest checkpoint if any (RNG states included); truncate the partial log to it."""
+    """Load the newest checkpoint if any (RNG states included); truncate the partial log to it.
+
+    A checkpoint whose partial log is gone or shorter than the steps it holds (the outputs were
+    deleted, e.g. by Snakemake's rerun-incomplete) is dropped and the run starts over: resuming
+    would write a log with a hole."""
     out = Path(run.cfg.out)
     pos = Position()
     latest = ckpt.latest_checkpoint(out / CHECKPOINT_DIR)
+    if latest is not None:
+        log_bytes = ckpt.read_position(latest).get("log_bytes", 0)
+        have = (out / PARTIAL_LOG).stat().st_size if (out / PARTIAL_LOG).is_file() else 0
+        if run.info.is_main and have < log_bytes:
+            print(f"{latest}: its partial log has {have} of {log_bytes} bytes; starting over", flush=True)
+        if have < log_bytes:
+            barrier(run.info)
+            if run.info.is_main:
+                shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+            latest = None
     if latest is not None:
         state = ckpt.load_checkpoint(latest, run.model, run.optimizer, run.scheduler,
                                      run.cfg.fingerprint(run.info.world_size))
@@ -196,7 +219,20 @@ def _resume(run: _Run) -> Position:
         log = out / PARTIAL_LOG
         with open(log, "ab") as f:
             f.truncate(pos.log_bytes)
+        run.best = _best_so_far(log)
+        if not run.cfg.keep_best_val:  # never leave a best adapter of another configuration
+            (out / BEST_ADAPTER_FILE).unlink(missing_ok=True)
     return pos
+
+
+def _best_so_far(log: Path) -> tuple[float, int] | None:
+    """(mean, epoch) of the best validated epoch in the (truncated) partial log, as _select_best kept it."""
+    best = None
+    for line in log.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("split") == "val" and "average" in row and (best is None or row["average"] > best[0]):
+            best = (row["average"], row["epoch"])
+    return best
 
 
 # -- the loop ------------------------------------------------------------------------------------
@@ -243,6 +279,7 @@ def _loop(run: _Run, pos: Position, on_step: Callable[[int], None] | None) -> No
         while True:
             if pos.batch >= len(run.sampler):  # the epoch is complete (perhaps in a checkpoint)
                 _validate(run, pos, log)
+                _select_best(run, pos, log)
                 pos.epoch, pos.batch = pos.epoch + 1, 0
             if pos.step >= run.total_steps:
                 break
@@ -276,7 +313,7 @@ def _save(run: _Run, pos: Position) -> None:
 @torch.no_grad()
 def _validate(run: _Run, pos: Position, log) -> None:
     """Teacher-forced validation loss per task (rank 0, the bare model; no RNG is drawn)."""
-    if not run.val or (pos.epoch + 1) % run.cfg.val_every:
+    if not run.val or not run.cfg.val_every or (pos.epoch + 1) % run.cfg.val_every:
         return
     if run.info.is_main:
         run.model.eval()
@@ -297,6 +334,35 @@ def _validate(run: _Run, pos: Position, log) -> None:
     barrier(run.info)
 
 
+@torch.no_grad()
+def _select_best(run: _Run, pos: Position, log) -> None:
+    """Decode and score the validation split; keep the adapter of the best mean headline score
+    (VL-PET multitask_video.py: ``avg > best or epoch == 0`` saves best_avg_valid_model). Rank 0,
+    the bare model; beam search and eval mode draw no RNG, so a resumed run stays bit-identical."""
+    if not run.cfg.keep_best_val:
+        return
+    if run.info.is_main:
+        from vlpeft.eval.decode import decode_task
+        from vlpeft.eval.metrics import average, score_task
+        from vlpeft.pet import save_adapter
+
+        run.model.eval()
+        scores, headline = {}, {}
+        for task, data in run.val.items():
+            preds = decode_task(run.model, run.collator.tokenizer, data, task_batch_size(data.spec, run.cfg.batch_size),
+                                run.info.device, progress=False, precision=run.cfg.run.precision)
+            scores[task] = score_task(task, preds, data.examples, meteor=False)
+            headline[task] = scores[task][data.spec.metric]
+        mean = average(scores)
+        _write_log(log, {"epoch": pos.epoch, "split": "val", "scores": headline, "average": mean})
+        pos.log_bytes = log.tell()
+        if run.best is None or mean > run.best[0]:
+            run.best = (mean, pos.epoch)
+            save_adapter(Path(run.cfg.out) / BEST_ADAPTER_FILE, run.model,
+                         {**adapter_meta(run), "epoch": pos.epoch, "val_average": mean})
+    barrier(run.info)
+
+
 # -- the end -------------------------------------------------------------------------------------
 
 def adapter_meta(run: _Run) -> dict[str, Any]:
@@ -307,16 +373,33 @@ def adapter_meta(run: _Run) -> dict[str, Any]:
             "features": features_identity(next(iter(run.dataset.tasks.values())).features)}  # for predict
 
 
-def _finish(run: _Run) -> Path:
-    """Write adapter, run.json and the final log (rank 0); drop the checkpoints."""
+FINISH_STEPS = ("adapter", "run_json", "log", "checkpoints", "partial_log")
+
+
+def _finish(run: _Run, on_finish: Callable[[str], None] | None = None) -> Path:
+    """Write adapter, run.json and the final log (rank 0); then drop the checkpoints, then the partial log.
+
+    Crash-safe at every point: each file is written atomically (fsynced, renamed), and until the
+    checkpoints are gone the partial log stays, so a restart resumes from the last checkpoint and
+    writes the same bytes again; after that a restart has nothing to resume and trains anew.
+    ``on_finish(step)`` runs after each step of ``FINISH_STEPS`` (tests kill the run there)."""
+    from vlpeft.io import atomic_path
     from vlpeft.pet import save_adapter
 
     out = Path(run.cfg.out)
     adapter = out / ADAPTER_FILE
+    done = on_finish or (lambda step: None)
     if run.info.is_main:
         save_adapter(adapter, run.model, adapter_meta(run))  # atomic
-        run.cfg.run.write(out)
-        os.replace(out / PARTIAL_LOG, out / LOG_FILE)
+        done("adapter")
+        run.cfg.run.write(out)  # atomic
+        done("run_json")
+        with atomic_path(out / LOG_FILE) as tmp:
+            shutil.copyfile(out / PARTIAL_LOG, tmp)
+        done("log")
         shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+        done("checkpoints")
+        os.unlink(out / PARTIAL_LOG)
+        done("partial_log")
     barrier(run.info)
     return adapter
