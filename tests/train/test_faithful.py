@@ -66,3 +66,49 @@ def test_precision_is_fp32_unless_bf16_is_asked_for_and_recorded(tmp_path):
     assert RunSpec(group="image", backbone="t5", method="bitfit").precision == "fp32"
     with pytest.raises(ValueError, match="precision"):
         RunSpec(group="image", backbone="t5", method="bitfit", precision="fp16")
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_best_average_validation_epoch_is_kept_and_reported(world, tmp_path):
+    """VL-PET's video trainer keeps the epoch with the best mean validation score and reports its test
+    scores beside the last epoch's (docs/methods.md C.8); a resumed run keeps the same best."""
+    import json
+
+    from vlpeft.eval.cli import evaluate_run
+    from vlpeft.pet.adapter_io import read_adapter_header
+    from vlpeft.train import RunSpec, TrainConfig, train_run
+
+    def cfg(out, **kw):
+        run = RunSpec(group="image", backbone="t5", method="bitfit", seed=3, tasks=["vqa", "nlvr"])
+        return TrainConfig(run=run, data=str(world["data"]), backbone=str(world["t5"]), out=str(out),
+                           features_image=str(world["image"]), epochs=3, batch_size=4, lr=5e-2, progress=False,
+                           keep_best_val=True, **kw)
+
+    ref = tmp_path / "ref"
+    train_run(cfg(ref))
+    log = [json.loads(x) for x in (ref / "train_log.jsonl").read_text().splitlines()]
+    val = [r for r in log if r.get("split") == "val"]
+    assert [r["epoch"] for r in val] == [0, 1, 2] and all(set(r["scores"]) == {"vqa", "nlvr"} for r in val)
+    assert all(r["average"] == pytest.approx(sum(r["scores"].values()) / 2) for r in val)
+    best = max(val, key=lambda r: (r["average"], -r["epoch"]))  # the first epoch of the best mean
+    meta = read_adapter_header(ref / "adapter_best.safetensors")["meta"]
+    assert (meta["epoch"], meta["val_average"]) == (best["epoch"], best["average"])
+
+    out = tmp_path / "resumed"  # killed after the checkpoint of step 8 (epoch 1), resumed
+    def kill(step):
+        if step == 9:
+            raise _Killed
+    with pytest.raises(_Killed):
+        train_run(cfg(out, checkpoint_every=4), on_step=kill)
+    train_run(cfg(out, checkpoint_every=4))
+    for name in ("adapter.safetensors", "adapter_best.safetensors", "train_log.jsonl"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+    metrics = evaluate_run(ref, str(world["data"]), str(world["t5"]), split="val", features_image=str(world["image"]),
+                           batch_size=3, device="cpu", progress=False)
+    assert metrics["best_avg_val"]["epoch"] == best["epoch"]
+    assert metrics["best_avg_val"]["average"] == pytest.approx(best["average"])  # val split: the same scores
+    assert sorted(p.name for p in (ref / "predictions_best_val").iterdir()) == ["nlvr.jsonl", "vqa.jsonl"]

@@ -23,6 +23,7 @@ from vlpeft.tasks import SPLITS, get_task
 from vlpeft.train.cli import add_run_arguments
 
 ADAPTER_FILE = "adapter.safetensors"
+BEST_ADAPTER_FILE = "adapter_best.safetensors"  # written by `vlpeft train --keep-best-val`
 
 
 def output_paths(run_dir: Path, split: str) -> tuple[Path, Path]:
@@ -39,7 +40,9 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
     """Decode and score ``run_dir`` on ``split``; write predictions and metrics; return the metrics.
 
     ``vqa_scorer``: ``official2021`` or ``vladapter2017`` (the papers' evaluator, docs/methods.md C.7),
-    recorded in metrics.json when VQA is scored."""
+    recorded in metrics.json when VQA is scored. A run trained with ``--keep-best-val`` has an
+    ``adapter_best.safetensors`` too: it is decoded as well (``predictions_best[_<split>]/``) and
+    reported beside the last epoch's under ``best_avg_val`` (VL-PET's video runs, docs/methods.md C.8)."""
     import torch
 
     from vlpeft.eval.decode import decode_task
@@ -73,20 +76,33 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
     model.to(dev).eval()
     text = text_options(spec, method_cfg)
     pred_dir, metrics_file = output_paths(run_dir, split)
-    scores: dict[str, dict[str, Any]] = {}
-    with torch.inference_mode():
-        for task in chosen:
-            data_t = TaskData(spec.specs[task], examples[task], reader, text, spec.seed)
-            preds = decode_task(model, tokenizer, data_t, batch_size, dev, progress, spec.precision)
-            write_jsonl(pred_dir / f"{task}.jsonl", [{"id": i, "prediction": preds[i]} for i in sorted(preds)])
-            scores[task] = score_task(task, preds, data_t.examples, meteor=meteor,  # rejected videos left out
-                                      vqa_scorer=vqa_scorer)
+
+    def decode_and_score(pred_dir: Path) -> dict[str, dict[str, Any]]:
+        scores: dict[str, dict[str, Any]] = {}
+        with torch.inference_mode():
+            for task in chosen:
+                data_t = TaskData(spec.specs[task], examples[task], reader, text, spec.seed)
+                preds = decode_task(model, tokenizer, data_t, batch_size, dev, progress, spec.precision)
+                write_jsonl(pred_dir / f"{task}.jsonl", [{"id": i, "prediction": preds[i]} for i in sorted(preds)])
+                scores[task] = score_task(task, preds, data_t.examples, meteor=meteor,  # rejected videos left out
+                                          vqa_scorer=vqa_scorer)
+        return scores
+
+    scores = decode_and_score(pred_dir)
+    best = None
+    if (run_dir / BEST_ADAPTER_FILE).is_file():
+        header = load_adapter(run_dir / BEST_ADAPTER_FILE, model)
+        best_scores = decode_and_score(pred_dir.with_name(pred_dir.name.replace("predictions", "predictions_best", 1)))
+        best = {"epoch": header["meta"]["epoch"], "val_average": header["meta"]["val_average"],
+                "tasks": best_scores, "average": average(best_scores)}
     trainable, total, percent = count_parameters(model)
     metrics = {"group": spec.group, "backbone": spec.backbone, "method": spec.method, "seed": spec.seed,
                "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
                "tasks": scores, "average": average(scores)}
     if "vqa" in scores:
         metrics["vqa_scorer"] = vqa_scorer
+    if best is not None:
+        metrics["best_avg_val"] = best
     write_json(metrics_file, metrics)
     return metrics
 
@@ -116,4 +132,7 @@ def run(args: argparse.Namespace) -> int:
         key = get_task(task).metric
         print(f"{task}: {key} {values[key]:.2f}")
     print(f"average: {metrics['average']:.2f}")
+    if "best_avg_val" in metrics:
+        best = metrics["best_avg_val"]
+        print(f"best-average-validation epoch {best['epoch']}: average {best['average']:.2f}")
     return 0

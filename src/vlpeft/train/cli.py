@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=0, help="steps between checkpoints (0: none)")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps (the schedule spans them)")
     parser.add_argument("--val-every", type=int, default=0, help="epochs between validation-loss passes (0: none)")
+    parser.add_argument("--keep-best-val", action="store_true",
+                        help="decode and score the val split after every epoch and keep the adapter of the best mean "
+                             "score as adapter_best.safetensors (VL-PET's video trainer); evaluate reports both")
     parser.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes (default 0)")
 
 
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_scale=args.lr_scale, warmup_ratio=args.warmup_ratio,
                       clip_norm=args.clip_norm, weight_decay=args.weight_decay, fix_no_decay=args.fix_no_decay,
                       checkpoint_every=args.checkpoint_every, max_steps=args.max_steps, val_every=args.val_every,
+                      keep_best_val=args.keep_best_val,
                       device=args.device, num_workers=args.num_workers, progress=not args.no_progress)
     adapter = train_run(cfg)
     if os.environ.get("RANK", "0") == "0":
