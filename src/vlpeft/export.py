@@ -32,8 +32,15 @@ from typing import Any
 
 from vlpeft import __version__
 from vlpeft.io import canonical_json, write_json
-from vlpeft.predict import (ADAPTER_FILE, EXPORT_FILE, MERGED_BACKBONE_DIR, VIS_WEIGHT, PredictError, open_source,
-                            resolve_backbone)
+from vlpeft.predict import (
+    ADAPTER_FILE,
+    EXPORT_FILE,
+    MERGED_BACKBONE_DIR,
+    VIS_WEIGHT,
+    PredictError,
+    open_source,
+    resolve_backbone,
+)
 
 FORMAT = "vlpeft-export/1"
 PEFT_PREFIX = "base_model.model."
@@ -44,17 +51,18 @@ def _feat_dim(adapter: Path) -> int:
     from safetensors import safe_open
 
     with safe_open(str(adapter), "pt") as f:
-        if VIS_WEIGHT not in f.keys():
+        if VIS_WEIGHT not in set(f.keys()):
             raise PredictError(f"{adapter}: no visual projection ({VIS_WEIGHT}) in the adapter")
         return int(f.get_slice(VIS_WEIGHT).get_shape()[1])
 
 
 def stock_backbone(backbone: str, vocab_size: int) -> Any:
     """The stock Hugging Face backbone (``from_pretrained``), resized as `vlpeft.models.build_model` does."""
+    from transformers import AutoConfig
+
     from vlpeft.models.build import resize_vocabulary
     from vlpeft.models.tokenizer import resolve_name
     from vlpeft.models.vl import BACKBONE_CLASSES
-    from transformers import AutoConfig
 
     name = resolve_name(backbone)
     config = AutoConfig.from_pretrained(name)
@@ -155,8 +163,8 @@ def model_card(info: dict[str, Any]) -> str:
              f"| method | `{spec['method']}` |", f"| backbone | `{info['backbone']}` ({info['arch']}) |",
              f"| tasks | {', '.join(spec['tasks'])} |", f"| seed | {spec['seed']} |",
              f"| trainable parameters | {params['trainable']:,} of {params['total']:,} ({params['percent']:.3f} %) |",
-             f"| CLIP | `{info['features'].get('encoder', '?')}` (sha256 {str(info['features'].get('checkpoint_sha256', '?'))[:12]}...), "
-             f"{info['feat_dim']}-d features |",
+             (f"| CLIP | `{info['features'].get('encoder', '?')}` "
+              f"(sha256 {str(info['features'].get('checkpoint_sha256', '?'))[:12]}...), {info['feat_dim']}-d features |"),
              f"| merged | {'yes: LoRA folded into backbone/' if info['merged'] else 'no'} |", ""]
     lines += ["## Metrics", ""]
     if metrics:
@@ -179,8 +187,8 @@ def model_card(info: dict[str, Any]) -> str:
               + " [--question ...] [--clip CLIP]", "```", ""]
     if info["peft"]:
         first = info["peft"][0]
-        lines += ["With Hugging Face PEFT (the backbone alone, fed `inputs_embeds`; the visual projection is in "
-                  "`visual_embedding.safetensors`):", "", "```python", "from peft import PeftModel",
+        lines += [("With Hugging Face PEFT (the backbone alone, fed `inputs_embeds`; the visual projection is in "
+                   "`visual_embedding.safetensors`):"), "", "```python", "from peft import PeftModel",
                   f"from transformers import {info['backbone_class']}",
                   f"base = {info['backbone_class']}.from_pretrained({info['backbone']!r})",
                   f"model = PeftModel.from_pretrained(base, {(info['name'] + '/' + first).rstrip('/.')!r})",
@@ -206,8 +214,9 @@ def _headline(task: str, values: dict[str, Any]) -> str:
 def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str | None = None,
                clip: str | None = None, merge: bool = False) -> Path:
     """Write the export folder ``to`` (atomically: built beside it, then renamed into place)."""
-    import torch
     from dataclasses import asdict
+
+    import torch
 
     from vlpeft.models.build import save_visual_embeddings
     from vlpeft.pet import count_parameters, load_adapter

@@ -17,8 +17,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, Self, TextIO
 
 DEFAULT_EVERY = 30.0
 EVERY_ENV = "VLPEFT_PROGRESS_EVERY"
@@ -26,7 +27,7 @@ EVERY_ENV = "VLPEFT_PROGRESS_EVERY"
 
 def format_duration(seconds: float) -> str:
     """``3725`` -> ``1:02:05``; ``65`` -> ``1:05``."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
@@ -94,7 +95,7 @@ class LogProgress:
         finally:
             self.close()
 
-    def __enter__(self) -> "LogProgress":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -143,7 +144,7 @@ class _Silent:
     def __iter__(self) -> Iterator[Any]:
         return iter(self.iterable if self.iterable is not None else ())
 
-    def __enter__(self) -> "_Silent":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,8 @@ find (and check) the CLIP and the frame sampling the run was trained with.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

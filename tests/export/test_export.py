@@ -29,7 +29,7 @@ def _inputs_embeds(model, seed=0):
     mask = torch.ones(2, 7, dtype=torch.long)
     mask[1, 5:] = 0
     dec = torch.randint(3, 50, (2, 4), generator=g)
-    return dict(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=dec)
+    return {"inputs_embeds": embeds, "attention_mask": mask, "decoder_input_ids": dec}
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +79,8 @@ def test_merge_gives_the_same_logits_and_predictions(pworld, exported):
     ids = torch.randint(3, 50, (2, 5), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         torch.testing.assert_close(merged.backbone(**inputs).logits, model.backbone(**inputs).logits, rtol=0, atol=1e-5)
-        full = dict(input_ids=ids, attention_mask=torch.ones_like(ids), vis_feats=vis, task="vqa",
-                    decoder_input_ids=inputs["decoder_input_ids"])
+        full = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "vis_feats": vis, "task": "vqa",
+                "decoder_input_ids": inputs["decoder_input_ids"]}
         torch.testing.assert_close(merged(**full).logits, model(**full).logits, rtol=0, atol=1e-5)
     # predict runs from both exports and agrees with the run
     for task in ("vqa", "nlvr", "caption"):

@@ -15,11 +15,11 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "train"))
-from tinyworld import write_backbone, write_world  # noqa: E402
+from tinyworld import write_backbone, write_world
 
-from vlpeft.features.demo_clip import build_demo_clip, save_clip  # noqa: E402
-from vlpeft.features.extract import extract_features  # noqa: E402
-from vlpeft.video.frames import SamplingSpec, extract_frames  # noqa: E402
+from vlpeft.features.demo_clip import build_demo_clip, save_clip
+from vlpeft.features.extract import extract_features
+from vlpeft.video.frames import SamplingSpec, extract_frames
 
 COLOURS = [(220, 30, 30), (30, 200, 40), (30, 40, 220), (230, 220, 30), (200, 40, 200), (40, 200, 200)]
 NUM_FRAMES = 3

@@ -11,8 +11,7 @@ from vlpeft.eval.cli import evaluate_run
 from vlpeft.features.cache import FeatureReader
 from vlpeft.features.clip_loader import load_clip
 from vlpeft.io import read_jsonl
-from vlpeft.predict import (Inputs, PredictError, image_features, open_source, predict, sampling_spec,
-                            video_features)
+from vlpeft.predict import Inputs, PredictError, image_features, open_source, predict, sampling_spec, video_features
 from vlpeft.tasks import TASKS
 from vlpeft.train.data import load_examples
 
@@ -37,8 +36,8 @@ def _inputs(pworld, task: str, ex: dict) -> Inputs:
         return Inputs(images=[str(pworld["images"] / f"{i}.png") for i in ex["image_ids"]], statement=ex["sentence"])
     if fam == "caption":
         return Inputs(images=[str(pworld["images"] / f"{ex['image_id']}.png")])
-    common = dict(video=str(pworld["videos"] / f"{ex['video_id']}.mp4"), ts=tuple(ex["ts"]),
-                  subtitles=[s["text"] for s in ex["subtitles"]])
+    common = {"video": str(pworld["videos"] / f"{ex['video_id']}.mp4"), "ts": tuple(ex["ts"]),
+              "subtitles": [s["text"] for s in ex["subtitles"]]}
     if fam == "video_qa":
         return Inputs(question=ex["question"], choices=list(ex["choices"]), **common)
     return Inputs(**common)

@@ -2,15 +2,10 @@
 
 import io
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from vlpeft.progress import LogProgress, format_duration, progress_bar, train_summary
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "train"))
-from tinyworld import one_thread, world  # noqa: E402,F401  (fixtures)
 
 
 class Clock:
