@@ -2,7 +2,7 @@
 of every DVC-tracked output (data, frames, features, demo models, adapters, tables, metrics, plots).
 
 Each build is a scratch project: a copy of the repository's workflow/, config/, src/ and dvc.yaml,
-with the chosen config as config/config.yaml (the file DVC's stages read), its own git and DVC.
+with a params.yaml that picks the chosen config (DVC's stages read it), its own git and DVC.
 """
 
 from __future__ import annotations
@@ -31,13 +31,17 @@ def run_command(cmd: list[str], cwd: Path, timeout: int = 3600) -> str:
 
 
 def make_project(repo: str | Path, work: str | Path, config: str | Path) -> Path:
-    """A scratch copy of the repository whose config/config.yaml is ``config``, with git and DVC."""
+    """A scratch copy of the repository whose params.yaml picks ``config``, with git and DVC."""
     repo, work = Path(repo), Path(work)
     work.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         shutil.copytree(repo / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy(repo / "dvc.yaml", work / "dvc.yaml")
-    shutil.copy(repo / config, work / "config" / "config.yaml")
+    from vlpeft.workflow_config import DEFAULT_CONFIG, validated
+
+    merged = validated([repo / DEFAULT_CONFIG] + ([repo / config] if str(config) != DEFAULT_CONFIG else []), root=repo)
+    params = {"configfile": str(config), "dataset": merged["dataset"], "name": merged.get("name", merged["dataset"])}
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     dvc = str(Path(sys.executable).parent / "dvc")
     run_command(["git", "init", "-q"], work)
     run_command([dvc, "init", "-q"], work)

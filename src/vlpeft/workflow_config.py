@@ -375,11 +375,22 @@ def validated(files: Sequence[str | os.PathLike], cli: dict[str, Any] | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m vlpeft.workflow_config [override.yaml ...]``: check a config as the workflow does."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    files = [DEFAULT_CONFIG] + [a for a in args if a != DEFAULT_CONFIG]
+    """``python -m vlpeft.workflow_config [--dataset D] [--name N] [override.yaml ...]``: check a config
+    as the workflow does (and, for DVC's stages, that params.yaml names its dataset and name)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m vlpeft.workflow_config", description=main.__doc__)
+    parser.add_argument("files", nargs="*", help=f"override files merged over {DEFAULT_CONFIG}")
+    parser.add_argument("--dataset", help="the dataset the config must have (params.yaml)")
+    parser.add_argument("--name", help="the name the config must have (params.yaml)")
+    args = parser.parse_args(argv)
+    files = [DEFAULT_CONFIG] + [f for f in args.files if f != DEFAULT_CONFIG]
     try:
-        validated(files)
+        config = validated(files)
+        for key, want in (("dataset", args.dataset), ("name", args.name)):
+            have = config.get(key, config["dataset"])
+            if want is not None and have != want:
+                raise ConfigError(f"params.yaml: {key}: {files[-1]} has {key} {have!r}, got {want!r}")
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return 1

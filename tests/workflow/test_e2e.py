@@ -3,7 +3,11 @@ the Snakemake workflow stage by stage (data -> frames -> features -> train -> ev
 
 One full build is shared by the module's tests: the outputs, the no-op rerun of both tools, the
 DVC cache-checkout trap (treeverse/dvc#8602), a second clean build with identical bytes, a push/pull
-round trip and a one-method config change.
+round trip, a one-method config change, a second config beside the first, and a code change that
+reruns only the rules whose code it touches (Snakemake and DVC).
+
+Everything runs the scratch project's own copy of the package (PYTHONPATH), so an edit there is
+an edit of the code the pipeline runs, and edits in the repository meanwhile do not leak in.
 """
 
 import hashlib
@@ -21,7 +25,8 @@ from vlpeft.repro import run_command as run
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The same Snakemake flags as dvc.yaml's stages: file times are not a rerun trigger.
-SNAKE = [str(BIN / "snakemake"), "--cores", "2", "--rerun-triggers", "code", "input", "params", "software-env"]
+SNAKE = [str(BIN / "snakemake"), "--cores", "2", "--rerun-triggers", "code", "input", "params", "software-env",
+         "--configfile", "config/test.yaml"]
 
 pytestmark = pytest.mark.slow
 
@@ -33,19 +38,22 @@ def digest(path):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     work = make_project(ROOT, tmp_path_factory.mktemp("build1"), "config/test.yaml")
-    repro(work)
-    return work
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", str(work / "src"))
+        repro(work)
+        yield work
 
 
 def test_repro_builds_tables_and_logs(project):
-    table = (project / "results/tables/image_bart.md").read_text()
+    table = (project / "results/test/tables/image_bart.md").read_text()
     assert "adapter_single" in table and "vl_pet_large" in table
     for ext in ("md", "tex", "csv"):
-        assert (project / f"results/tables/video_bart.{ext}").stat().st_size > 0
-    assert (project / "results/plots/efficiency.svg").exists()
-    assert (project / "results/metrics/summary.json").exists()
+        assert (project / f"results/test/tables/video_bart.{ext}").stat().st_size > 0
+    assert (project / "results/test/plots/efficiency.svg").exists()
+    assert (project / "results/test/metrics/summary.json").exists()
+    assert (project / "runs/test/image/bart/adapter_single/seed42/adapter.safetensors").exists()
     for log in ("logs/test/demo_world.log", "logs/test/frames.log", "logs/test/features_image.log",
-                "logs/train/image_bart_adapter_single_seed42.log"):
+                "logs/test/train/image_bart_adapter_single_seed42.log"):
         assert (project / log).stat().st_size > 0, log
 
 
@@ -70,7 +78,7 @@ def test_second_clean_build_gives_identical_bytes(project, tmp_path):
     repro(other)
     first, second = tracked_hashes(project), tracked_hashes(other)
     assert any(p.endswith("adapter.safetensors") for p in first)
-    assert any(p.startswith("results/tables/") for p in first)
+    assert any(p.startswith("results/test/tables/") for p in first)
     assert compare(first, second) == []
 
 
@@ -99,3 +107,46 @@ def test_changing_one_method_reruns_only_that_method(project):
     assert rows.get("train") == "2"  # vl_pet_large on image/bart and image/t5
     assert rows.get("evaluate") == "2" and rows.get("tables") == "1"
     assert not {"demo_world", "frames", "clip_demo", "features_image", "backbone_demo"} & set(rows)
+
+
+def plan(project, *extra):
+    """Rule -> job count of what `snakemake -n` would run."""
+    out = run([*SNAKE, "-n", "--quiet", "rules", *extra], project)
+    return {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
+def test_a_second_config_builds_beside_the_first(project):
+    other = project / "config" / "side.yaml"
+    other.write_text("dataset: test\nname: side\ngroups: {image: {methods: [bitfit], backbones: [bart]}, video: null}\n"
+                     "train: {epochs: 1, batch_size: {bart: 8}, checkpoint_every: 50}\n")
+    before = {p: digest(p) for p in sorted((project / "runs" / "test").rglob("*")) if p.is_file()}
+    snake = [a for a in SNAKE if a != "config/test.yaml"]
+    snake[snake.index("--configfile") + 1] = "config/side.yaml"
+    out = run(snake, project)
+    assert (project / "runs/side/image/bart/bitfit/seed42/metrics.json").exists()
+    assert (project / "results/side/tables/image_bart.md").exists()
+    assert "rule demo_world" not in out and "rule features_image" not in out  # the data set is shared
+    assert {p: digest(p) for p in before} == before  # the test config's runs are untouched
+    assert "Nothing to be done" in run([*snake, "-n"], project)
+
+
+def test_a_code_change_reruns_only_the_rules_that_run_it(project):
+    tasks = project / "src" / "vlpeft" / "tasks.py"
+    text = tasks.read_text()
+    assert 'return prompt + ex["question"]' in text
+    tasks.write_text(text.replace('return prompt + ex["question"]', 'return prompt + "question: " + ex["question"]'))
+    try:
+        rows = plan(project)
+        assert rows.get("train") == 5 and rows.get("evaluate") == 5 and rows.get("tables") == 1, rows
+        # the demo backbones pre-train on the same encoder texts, so they rerun too; nothing upstream does
+        assert not {"demo_world", "frames", "clip_demo", "features_image", "features_video"} & set(rows), rows
+        status = run([str(BIN / "dvc"), "status"], project)
+        assert "train:" in status and "changed deps" in status
+        out = run([str(BIN / "dvc"), "repro"], project)
+        for rule in ("demo_world", "frames", "clip_demo", "features_image", "features_video"):
+            assert f"rule {rule}:" not in out and f"localrule {rule}:" not in out, rule
+        assert "rule train:" in out or "localrule train:" in out
+        assert "Nothing to be done" in run([*SNAKE, "-n"], project)
+    finally:
+        tasks.write_text(text)

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+from vlpeft.workflow_config import DEFAULT_CONFIG, validated
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +25,7 @@ def job_counts(configfile):
 @pytest.mark.parametrize("name", ["image_bart", "image_t5", "video_bart"])
 def test_paper_config_lists_every_method_and_seed(name):
     path = f"config/paper/{name}.yaml"
-    cfg = yaml.safe_load((ROOT / path).read_text())
+    cfg = validated([ROOT / DEFAULT_CONFIG, ROOT / path], root=ROOT)  # an override file merged over the default
     runs = sum(len(g["methods"]) * len(g["backbones"]) for g in cfg["groups"].values()) * len(cfg["seeds"])
     counts = job_counts(path)
     assert counts["train"] == runs and counts["evaluate"] == runs

@@ -113,3 +113,14 @@ def final_targets():
         for backbone in spec["backbones"]
     ]
     return tables + [f"{RESULTS}/metrics/summary.json", f"{RESULTS}/plots/efficiency.png"]
+
+
+def stage_inputs(stage):
+    """What DVC's stage `stage` (dvc.yaml) builds under this config: the targets of rule stage_<stage>."""
+    groups = config["groups"]
+    if stage == "data":
+        frames = "video" in groups and not VIDEO_FEATURES
+        return [f"{DATA}/manifest.json"] + ([f"frames/{DS}/frames.h5"] if frames else [])
+    used = {key for spec in groups.values() for key in spec["backbones"]}
+    demo = [f"models/{DS}/{key}" for key in sorted(used) if config["backbones"][key] == "demo"]
+    return [f"features/{DS}/{group}.h5" for group in sorted(groups)] + demo
