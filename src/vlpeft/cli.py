@@ -15,6 +15,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "data-check": ("vlpeft.data.check", "verify a copy of a real data set against its manifest (config/data)"),
     "data-prepare": ("vlpeft.data.prepare", "read real data sets into the project's task schema"),
     "data-features": ("vlpeft.data.readers.convert", "convert published precomputed features to the HDF5 cache"),
+    "doctor": ("vlpeft.doctor", "check this machine: video decoders, ffmpeg, Java, CUDA, torch threads"),
     "frames": ("vlpeft.video.cli", "decode videos and sample frames uniformly"),
     "clip-demo": ("vlpeft.features.demo_clip", "prepare the tiny demo CLIP checkpoint (RN and ViT towers)"),
     "features": ("vlpeft.features.cli", "cache CLIP image grid / video frame features in HDF5"),
