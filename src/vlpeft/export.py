@@ -9,12 +9,15 @@ The folder holds
 - ``run.json`` + ``export.json``: what rebuilds the method on the stock backbone (group, tasks,
   method, its overrides and resolved config, backbone name, CLIP identity, feature width, frame
   sampling), so `vlpeft predict DIR ...` runs from the folder;
-- for LoRA, Hugging Face PEFT's ``adapter_config.json`` + ``adapter_model.safetensors`` (one LoRA:
-  in the folder; one per task: ``peft/<task>/``), loadable with ``PeftModel.from_pretrained`` onto
-  the stock backbone; the biases LoRA trains (quirk F2, docs/methods.md B.1.4) go with ``bias="all"``.
-  Prompt tuning is not exported to PEFT: our prompts pass an MLP and take no positions (BART) or the
-  text-block position bias (T5), which PEFT's prompt tuning on the stock backbone does not do
-  (docs/methods.md B.1.5), so its logits would differ;
+- for LoRA and prompt tuning, Hugging Face PEFT's ``adapter_config.json`` +
+  ``adapter_model.safetensors`` (one adapter: in the folder; one per task: ``peft/<task>/``),
+  loadable with ``PeftModel.from_pretrained`` onto the stock backbone, which then computes what our
+  backbone computes on the same ``inputs_embeds``. The biases LoRA trains (quirk F2,
+  docs/methods.md B.1.4) go with ``bias="all"``; a prompt (an MLP over a table, B.1.5) is stored as
+  its fixed output. What PEFT does not hold is the VL part around the backbone: the visual
+  projection (its own file here) and the hooks that give positions to the text block only
+  (docs/methods.md D); other methods (adapters, VL-PET, hyperformer, BitFit, full fine-tuning) have
+  no exact PEFT form and are rebuilt by vlpeft from ``export.json``;
 - ``--merge`` (single LoRA only): ``backbone/``, the stock backbone class with the LoRA folded
   into its weights (``save_pretrained``, tokenizer and visual projection beside it), and no adapter;
 - ``README.md``: the model card (method, backbone, tasks, trainable %, metrics, config, paper row).
@@ -104,6 +107,33 @@ def write_peft(model: Any, method_cfg: dict[str, Any], backbone: str, adapter: s
             if key not in ours or ours[key].shape != param.shape:
                 raise PredictError(f"PEFT export: no parameter {key!r} of that shape in the trained model")
             param.copy_(ours[key])
+    peft_model.peft_config["default"].base_model_name_or_path = str(backbone)
+    peft_model.save_pretrained(str(out), safe_serialization=True)
+
+
+def prompt_adapters(model: Any, method_cfg: dict[str, Any]) -> list[str]:
+    """The prompts of a prompt-tuning run: ``["single"]`` (one shared prompt) or its tasks."""
+    if getattr(model, "prompt", None) is None or not hasattr(model.prompt, "per_task"):
+        return []
+    return ["single"] if method_cfg.get("sharing") == "single" else sorted(model.prompt.per_task)
+
+
+def write_peft_prompt(model: Any, backbone: str, adapter: str, out: Path) -> None:
+    """One prompt as PEFT prompt tuning (encoder only: ``num_transformer_submodules=1``). Our prompt
+    is an MLP over a learned table (docs/methods.md B.1.5); at inference it is a fixed (P, d) tensor,
+    stored as PEFT's virtual-token embedding, which PEFT prepends to ``inputs_embeds`` as we do."""
+    import torch
+    from peft import PromptTuningConfig, get_peft_model
+
+    module = next(iter(model.prompt.per_task.values())) if adapter == "single" else model.prompt.per_task[adapter]
+    with torch.no_grad():
+        prompt = module(1)[0].detach().float()  # (P, d)
+    config = PromptTuningConfig(task_type="SEQ_2_SEQ_LM", num_virtual_tokens=int(prompt.shape[0]),
+                                token_dim=int(prompt.shape[1]), num_transformer_submodules=1)
+    stock = stock_backbone(backbone, model.backbone.get_input_embeddings().num_embeddings)
+    peft_model = get_peft_model(stock, config)
+    with torch.no_grad():
+        peft_model.prompt_encoder["default"].embedding.weight.copy_(prompt)
     peft_model.peft_config["default"].base_model_name_or_path = str(backbone)
     peft_model.save_pretrained(str(out), safe_serialization=True)
 
@@ -258,6 +288,10 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
                 sub = "." if name == "single" else f"{PEFT_DIR}/{name}"
                 write_peft(model, method_cfg, backbone, name, tmp / sub)
                 peft_dirs.append(sub)
+            for name in prompt_adapters(model, method_cfg):
+                sub = "." if name == "single" else f"{PEFT_DIR}/{name}"
+                write_peft_prompt(model, backbone, name, tmp / sub)
+                peft_dirs.append(sub)
         info = {"format": FORMAT, "vlpeft_version": __version__, "name": to.name, "run": asdict(source.spec),
                 "backbone": backbone, "arch": model.arch, "backbone_class": type(model.backbone).__name__,
                 "clip": clip or source.features.get("encoder"), "features": source.features, "feat_dim": feat_dim,
@@ -266,8 +300,8 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
                 "metrics": metrics, "paper": paper_rows_for(source.spec.method, source.spec.group, source.spec.backbone,
                                           model.arch),
                 "adapter_header": source.header,
-                "peft_note": ("PEFT files: none (only LoRA maps exactly onto PEFT; this method is rebuilt by "
-                              "vlpeft from `export.json`).") if not merge else
+                "peft_note": ("PEFT files: none (only LoRA and prompt tuning map exactly onto PEFT; this "
+                              "method is rebuilt by vlpeft from `export.json`).") if not merge else
                              "The LoRA is merged: `backbone/` loads with `from_pretrained` and needs no PEFT."}
         (tmp / "README.md").write_text(model_card(info), encoding="utf-8")
         write_json(tmp / EXPORT_FILE, json.loads(canonical_json(info)))

@@ -182,3 +182,33 @@ def test_peft_per_task_lora_with_biases_on_bart(pworld, tmp_path_factory):
             theirs = PeftModel.from_pretrained(stock_backbone(str(bart), n_vocab), str(out / "peft" / task)).eval()(**inputs).logits
         torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-5)
     assert main(["export", str(run), "--to", str(root / "m"), "--backbone", str(bart), "--merge"]) == 1
+
+
+@pytest.mark.parametrize("method", ["prompt_single", "prompt_multiple"])
+def test_peft_prompt_tuning_gives_the_same_logits(pworld, tmp_path, method):
+    """Our backbone on [prompt; inputs_embeds] = PEFT's prompt tuning on inputs_embeds."""
+    from peft import PeftModel
+    from predictworld import train
+
+    from vlpeft.export import stock_backbone
+
+    run = train(pworld, tmp_path / "run", "image", method, ["vqa", "caption"], {"prompt_len": 3, "mid_dim": 8})
+    out = export_run(run, tmp_path / "export", backbone=str(pworld["t5"]))
+    dirs = json.loads((out / "export.json").read_text())["peft"]
+    assert dirs == (["."] if method == "prompt_single" else ["peft/caption", "peft/vqa"])
+    model, _ = _ours(pworld, run)
+    n_vocab = model.backbone.get_input_embeddings().num_embeddings
+    inputs = _inputs_embeds(model, seed=5)
+    for task, sub in zip(["vqa", "caption"] if method == "prompt_single" else ["caption", "vqa"], dirs * 2):
+        config = json.loads((out / sub / "adapter_config.json").read_text())
+        assert config["peft_type"] == "PROMPT_TUNING" and config["num_virtual_tokens"] == 3
+        with torch.no_grad():
+            prompt = model.prompt(task, 2)
+            ours = model.backbone(inputs_embeds=torch.cat([prompt, inputs["inputs_embeds"]], 1),
+                                  attention_mask=torch.cat([torch.ones(2, 3, dtype=torch.long), inputs["attention_mask"]], 1),
+                                  decoder_input_ids=inputs["decoder_input_ids"]).logits
+            peft_model = PeftModel.from_pretrained(stock_backbone(str(pworld["t5"]), n_vocab), str(out / sub)).eval()
+            theirs = peft_model(**inputs).logits
+            stock = stock_backbone(str(pworld["t5"]), n_vocab)(**inputs).logits
+        assert not torch.allclose(stock, ours, atol=1e-4)
+        torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-5)
