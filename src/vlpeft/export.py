@@ -74,6 +74,33 @@ def stock_backbone(backbone: str, vocab_size: int) -> Any:
     return stock.eval()
 
 
+def stock_for(model: Any, backbone: str) -> tuple[Any, bool]:
+    """The stock backbone to build a PEFT folder on, and whether our vocabulary is larger than its
+    (methods.md B.0: the tokenizer's added tokens): then our resized token embeddings are copied in,
+    so that PEFT saves them with the adapter (``save_embedding_layers``) and loads them back onto a
+    stock backbone resized to the same size."""
+    import torch
+
+    ours = model.backbone.get_input_embeddings().weight
+    stock = stock_backbone(backbone, ours.shape[0])
+    resized = stock_vocab_size(backbone) != ours.shape[0]
+    if resized:
+        with torch.no_grad():
+            stock.get_input_embeddings().weight.copy_(ours)
+            head, our_head = stock.get_output_embeddings(), model.backbone.get_output_embeddings()
+            if head.weight is not stock.get_input_embeddings().weight:
+                head.weight.copy_(our_head.weight)
+    return stock, resized
+
+
+def stock_vocab_size(backbone: str) -> int:
+    from transformers import AutoConfig
+
+    from vlpeft.models.tokenizer import resolve_name
+
+    return int(AutoConfig.from_pretrained(resolve_name(backbone)).vocab_size)
+
+
 def lora_adapters(model: Any) -> list[str]:
     """The LoRA adapter names injected in ``model.backbone`` ("single", or one per task)."""
     from peft.tuners.lora import LoraLayer
@@ -96,7 +123,7 @@ def write_peft(model: Any, method_cfg: dict[str, Any], backbone: str, adapter: s
     config = LoraConfig(r=method_cfg["r"], lora_alpha=method_cfg["alpha"], lora_dropout=method_cfg["dropout"],
                         target_modules=TARGETS[model.arch], bias="all" if has_bias and method_cfg.get("train_biases")
                         else "none", task_type="SEQ_2_SEQ_LM")
-    stock = stock_backbone(backbone, model.backbone.get_input_embeddings().num_embeddings)
+    stock, resized = stock_for(model, backbone)
     peft_model = get_peft_model(stock, config)
     ours = dict(model.backbone.named_parameters())
     with torch.no_grad():
@@ -108,7 +135,7 @@ def write_peft(model: Any, method_cfg: dict[str, Any], backbone: str, adapter: s
                 raise PredictError(f"PEFT export: no parameter {key!r} of that shape in the trained model")
             param.copy_(ours[key])
     peft_model.peft_config["default"].base_model_name_or_path = str(backbone)
-    peft_model.save_pretrained(str(out), safe_serialization=True)
+    peft_model.save_pretrained(str(out), safe_serialization=True, save_embedding_layers=resized)
 
 
 def prompt_adapters(model: Any, method_cfg: dict[str, Any]) -> list[str]:
@@ -130,12 +157,12 @@ def write_peft_prompt(model: Any, backbone: str, adapter: str, out: Path) -> Non
         prompt = module(1)[0].detach().float()  # (P, d)
     config = PromptTuningConfig(task_type="SEQ_2_SEQ_LM", num_virtual_tokens=int(prompt.shape[0]),
                                 token_dim=int(prompt.shape[1]), num_transformer_submodules=1)
-    stock = stock_backbone(backbone, model.backbone.get_input_embeddings().num_embeddings)
+    stock, resized = stock_for(model, backbone)
     peft_model = get_peft_model(stock, config)
     with torch.no_grad():
         peft_model.prompt_encoder["default"].embedding.weight.copy_(prompt)
     peft_model.peft_config["default"].base_model_name_or_path = str(backbone)
-    peft_model.save_pretrained(str(out), safe_serialization=True)
+    peft_model.save_pretrained(str(out), safe_serialization=True, save_embedding_layers=resized)
 
 
 def merge_lora(model: Any) -> None:
@@ -221,6 +248,8 @@ def model_card(info: dict[str, Any]) -> str:
                    "`visual_embedding.safetensors`):"), "", "```python", "from peft import PeftModel",
                   f"from transformers import {info['backbone_class']}",
                   f"base = {info['backbone_class']}.from_pretrained({info['backbone']!r})",
+                  *([f"base.resize_token_embeddings({info['vocab_size']})  # the added tokens (rows saved with the adapter)"]
+                    if info["stock_vocab_size"] != info["vocab_size"] else []),
                   f"model = PeftModel.from_pretrained(base, {(info['name'] + '/' + first).rstrip('/.')!r})",
                   "```", ""]
     else:
@@ -284,11 +313,12 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
             save_visual_embeddings({source.spec.group: model.visual_embedding}, tmp / MERGED_BACKBONE_DIR)
         else:
             shutil.copyfile(source.adapter, tmp / ADAPTER_FILE)
-            for name in adapters:
+            with_peft = not source.spec.from_config  # a config-built backbone has no stock checkpoint
+            for name in adapters if with_peft else []:
                 sub = "." if name == "single" else f"{PEFT_DIR}/{name}"
                 write_peft(model, method_cfg, backbone, name, tmp / sub)
                 peft_dirs.append(sub)
-            for name in prompt_adapters(model, method_cfg):
+            for name in prompt_adapters(model, method_cfg) if with_peft else []:
                 sub = "." if name == "single" else f"{PEFT_DIR}/{name}"
                 write_peft_prompt(model, backbone, name, tmp / sub)
                 peft_dirs.append(sub)
@@ -296,12 +326,14 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
                 "backbone": backbone, "arch": model.arch, "backbone_class": type(model.backbone).__name__,
                 "clip": clip or source.features.get("encoder"), "features": source.features, "feat_dim": feat_dim,
                 "method_config": method_cfg, "merged": merge, "peft": peft_dirs,
+                "vocab_size": model.backbone.get_input_embeddings().num_embeddings,
+                "stock_vocab_size": stock_vocab_size(backbone) if peft_dirs else None,
                 "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
                 "metrics": metrics, "paper": paper_rows_for(source.spec.method, source.spec.group, source.spec.backbone,
                                           model.arch),
                 "adapter_header": source.header,
-                "peft_note": ("PEFT files: none (only LoRA and prompt tuning map exactly onto PEFT; this "
-                              "method is rebuilt by vlpeft from `export.json`).") if not merge else
+                "peft_note": ("PEFT files: none (only LoRA and prompt tuning map exactly onto PEFT, on a stock "
+                              "checkpoint; this run is rebuilt by vlpeft from `export.json`).") if not merge else
                              "The LoRA is merged: `backbone/` loads with `from_pretrained` and needs no PEFT."}
         (tmp / "README.md").write_text(model_card(info), encoding="utf-8")
         write_json(tmp / EXPORT_FILE, json.loads(canonical_json(info)))

@@ -212,3 +212,35 @@ def test_peft_prompt_tuning_gives_the_same_logits(pworld, tmp_path, method):
             stock = stock_backbone(str(pworld["t5"]), n_vocab)(**inputs).logits
         assert not torch.allclose(stock, ours, atol=1e-4)
         torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-5)
+
+
+def test_peft_carries_the_rows_added_to_a_stock_vocabulary(pworld, tmp_path):
+    """A stock checkpoint with fewer rows than the prepared tokenizer (as t5-base / bart-base have):
+    our rows for the added tokens are saved with the adapter, and PEFT loads them back."""
+    import shutil
+
+    from peft import PeftModel
+    from predictworld import train
+    from transformers import T5ForConditionalGeneration
+
+    small = tmp_path / "t5_small_vocab"
+    shutil.copytree(pworld["t5"], small)
+    stock = T5ForConditionalGeneration.from_pretrained(str(pworld["t5"]))
+    n = stock.get_input_embeddings().num_embeddings
+    stock.resize_token_embeddings(n - 5)
+    stock.save_pretrained(str(small))
+    world = {**pworld, "t5": small}
+    run = train(world, tmp_path / "run", "image", "lora_single", ["vqa"], {"r": 4, "alpha": 8, "dropout": 0.0})
+    out = export_run(run, tmp_path / "export", backbone=str(small))
+    info = json.loads((out / "export.json").read_text())
+    assert (info["vocab_size"], info["stock_vocab_size"]) == (n, n - 5)
+    assert f"base.resize_token_embeddings({n})" in (out / "README.md").read_text()
+    model, _ = _ours(world, run)
+    base = T5ForConditionalGeneration.from_pretrained(str(small))
+    base.resize_token_embeddings(n)
+    inputs = _inputs_embeds(model, seed=6)
+    with torch.no_grad():
+        theirs = PeftModel.from_pretrained(base, str(out)).eval()(**inputs).logits
+        ours = model.backbone(**inputs).logits
+    assert theirs.shape[-1] == n
+    torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-5)
