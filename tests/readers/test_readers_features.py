@@ -49,8 +49,10 @@ def test_ids_from_a_prepared_manifest_and_the_archive_digest(value_root: Path, t
     with FeatureReader(out) as reader:
         assert reader.keys() == sorted(TV_IDS + ["how2_vid_a"])
         assert reader.attrs["checkpoint_sha256"] == sha256_file(archive)
+    (how2 / f"{TV_IDS[0]}.npz").write_bytes((src / f"{TV_IDS[0]}.npz").read_bytes())  # the same file twice: fine
+    assert convert_features("value-npz", [src, how2], tmp_path / "dup.h5", progress=False)["items"] == 4
     np.savez(how2 / f"{TV_IDS[0]}.npz", features=np.zeros((2, 512), np.float32))
-    with pytest.raises(ValueError, match=f"'{TV_IDS[0]}' has features in both"):
+    with pytest.raises(ValueError, match=f"'{TV_IDS[0]}' has different features in .*tv.* and .*how2"):
         convert_features("value-npz", [src, how2], tmp_path / "other.h5", progress=False)
 
     (src / f"{TV_IDS[0]}.npz").unlink()
@@ -93,3 +95,24 @@ def test_vladapter_h5_image_grids(tmp_path: Path) -> None:
         f.create_group("img-c").create_dataset("features", data=np.zeros((36, 8), np.float16))
     with pytest.raises(ValueError, match=r"img-c\.h5: expected an image grid of 49 cells, got shape \(36, 8\)"):
         convert_features("vladapter-h5", src, out, progress=False)
+
+
+def test_release_roots_are_expanded(value_root: Path, tmp_path: Path) -> None:
+    """``data.video_features: <root>/vis_features`` works as documented: the <ds>/clip-vit folders of
+    the VALUE layout under it are read; VL-Adapter's datasets/ root likewise for the RN101 .h5 grids
+    (<ds>/clip_features/data_clip_RN101_att/<img>.h5; docs/methods.md G)."""
+    write_npz_features(value_root / "vis_features" / "how2" / "clip-vit", ["how2_vid_a"])
+    out = tmp_path / "video.h5"
+    assert convert_features("value-npz", value_root / "vis_features", out, progress=False)["items"] == 3
+    with FeatureReader(out) as reader:
+        assert reader.keys() == sorted(TV_IDS + ["how2_vid_a"])
+    root = tmp_path / "datasets"
+    for ds, img in (("COCO", "COCO_val2014_000000000042"), ("GQA", "n161313")):
+        folder = root / ds / "clip_features" / "data_clip_RN101_att"
+        folder.mkdir(parents=True)
+        with h5py.File(folder / f"{img}.h5", "w") as f:
+            f.create_group(img).create_dataset("features", data=np.ones((49, 8), np.float16))
+    summary = convert_features("vladapter-h5", root, tmp_path / "image.h5", progress=False)
+    assert summary["items"] == 2 and summary["kind"] == "image"
+    with pytest.raises(ValueError, match=r"no \*\.npz feature files, and no \*/clip-vit/ folders"):
+        convert_features("value-npz", root, tmp_path / "x.h5", progress=False)

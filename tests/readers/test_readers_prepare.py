@@ -11,7 +11,7 @@ from readers_data import MANIFEST_DIR, NLVR_VLT5, dump, run_verb
 
 from vlpeft.data import prepare as prepare_verb
 from vlpeft.data.readers import prepare
-from vlpeft.io import read_jsonl, write_json
+from vlpeft.io import read_jsonl, sha256_file, write_json
 from vlpeft.tasks import SPLITS
 
 IMAGE = ["vqa", "gqa", "nlvr", "caption"]
@@ -40,7 +40,10 @@ def test_prepare_image_datasets(vlt5_root: Path, tmp_path: Path) -> None:
     assert manifest["images"]["COCO_val2014_000000522418"] == ["train"]  # restval
     assert manifest["images"]["train-10171-0-img1"] == ["train"]
     assert manifest["videos"] == {}
-    assert manifest["datasets"]["vqa"]["files"]["train"] == {"path": "vqa/karpathy_train.json", "sha256": None}
+    # the file's own digest beside the manifest's pin (none pinned here)
+    assert manifest["datasets"]["vqa"]["files"]["train"] == {
+        "path": "vqa/karpathy_train.json", "sha256": sha256_file(vlt5_root / "vqa" / "karpathy_train.json"),
+        "pinned": None}
     assert str(tmp_path) not in (out / "manifest.json").read_text()  # no absolute path in an artifact
 
     again = tmp_path / "again"
@@ -98,3 +101,25 @@ def test_prepare_verb(vlt5_root: Path, tmp_path: Path, capsys: pytest.CaptureFix
     printed = capsys.readouterr().out
     assert "gqa: train 2, val 2, test 2" in printed and "caption: train 2, val 1, test 1" in printed
     assert (out / "annotations" / "caption" / "train.jsonl").is_file()
+
+
+def test_pinned_sha256_is_checked_before_anything_is_written(vlt5_root: Path, tmp_path: Path) -> None:
+    """A pinned digest that the user's file does not match stops data-prepare with one line naming
+    the file; a matching pin is recorded beside the file's own digest (docs/methods.md G)."""
+    import yaml
+
+    manifest = yaml.safe_load((MANIFEST_DIR / "nlvr.yaml").read_text())
+    pinned_dir = tmp_path / "manifests"
+    pinned_dir.mkdir()
+    real = sha256_file(vlt5_root / manifest["files"]["train"]["path"])
+    manifest["files"]["train"]["sha256"] = real
+    (pinned_dir / "nlvr.yaml").write_text(yaml.safe_dump(manifest))
+    out = tmp_path / "ok"
+    doc = prepare(["nlvr"], vlt5_root, out, manifest_dir=pinned_dir, progress=False)
+    assert doc["datasets"]["nlvr"]["files"]["train"]["sha256"] == doc["datasets"]["nlvr"]["files"]["train"]["pinned"] == real
+    manifest["files"]["train"]["sha256"] = "0" * 64
+    (pinned_dir / "nlvr.yaml").write_text(yaml.safe_dump(manifest))
+    bad = tmp_path / "bad"
+    with pytest.raises(ValueError, match=r"train\.json: sha256 [0-9a-f]{64} differs from the one pinned in .*nlvr\.yaml"):
+        prepare(["nlvr"], vlt5_root, bad, manifest_dir=pinned_dir, progress=False)
+    assert not bad.exists() or not any(bad.rglob("*"))

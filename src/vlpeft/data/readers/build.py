@@ -63,12 +63,27 @@ def read_dataset(manifest: DataManifest, root: str | os.PathLike, *, progress: b
     return result
 
 
-def _dataset_entry(m: DataManifest, result: ReadResult, options: dict[str, Any]) -> dict[str, Any]:
+def file_digests(m: DataManifest, root: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """role -> ``{"path", "sha256", "pinned"}``: the sha256 of the file actually read (None for a
+    folder or an absent optional file) beside the manifest's pinned one; a file whose digest differs
+    from its pinned one is a ValueError naming both (docs/methods.md G)."""
+    out = {}
+    for role, e in m.files.items():
+        path = Path(root) / e.path
+        digest = sha256_file(path) if e.type == "file" and path.is_file() else None
+        if e.sha256 is not None and digest is not None and digest != e.sha256:
+            raise ValueError(f"{path}: sha256 {digest} differs from the one pinned in {m.origin} ({e.sha256}); "
+                             "a different release or a corrupt copy")
+        out[role] = {"path": e.path, "sha256": digest, "pinned": e.sha256}
+    return out
+
+
+def _dataset_entry(m: DataManifest, result: ReadResult, options: dict[str, Any],
+                   digests: dict[str, dict[str, Any]]) -> dict[str, Any]:
     spec = READERS[m.reader]
     return {"reader": m.reader, "manifest": Path(m.origin).name, "tasks": list(spec.tasks),
             "options": {k: v for k, v in options.items() if k in spec.options},
-            "files": {role: {"path": e.path, "sha256": e.sha256} for role, e in m.files.items()},
-            "notes": result.notes}
+            "files": digests, "notes": result.notes}
 
 
 def _task_entry(m: DataManifest, result: ReadResult, task: str) -> dict[str, Any]:
@@ -131,6 +146,7 @@ def prepare(datasets: Iterable[str | os.PathLike], root: str | os.PathLike, out:
                 raise ValueError(f"task {task!r} comes from both {owner[task]} and {m.origin}")
             owner[task] = m.origin
     results = [(m, read_dataset(m, root, progress=progress, **options)) for m in manifests]
+    digests = {m.dataset: file_digests(m, root) for m in manifests}  # pinned digests checked before writing
 
     out = Path(out)
     previous = _previous(out)
@@ -139,7 +155,7 @@ def prepare(datasets: Iterable[str | os.PathLike], root: str | os.PathLike, out:
                     if not set(d["tasks"]) & set(owner)}
     tasks_doc = {t: d for t, d in previous.get("tasks", {}).items() if d["dataset"] in datasets_doc}
     for m, result in results:
-        datasets_doc[m.dataset] = _dataset_entry(m, result, options)
+        datasets_doc[m.dataset] = _dataset_entry(m, result, options, digests[m.dataset])
         for task, splits in result.rows.items():
             for split in SPLITS:
                 write_jsonl(out / "annotations" / task / f"{split}.jsonl", splits[split])

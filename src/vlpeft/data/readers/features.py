@@ -9,6 +9,12 @@ Source formats:
 - ``vladapter-h5``: VL-Adapter's ``<ds>/clip_features/data_clip_RN101_att/<img_id>.h5`` holding
   ``<img_id>/features`` of shape ``(49, 2048)`` (CLIP RN101 layer4 grid) -> ``kind=image``.
 
+A source folder may be the feature folder itself or a release root holding the published
+per-dataset folders: ``vis_features/`` (its ``<ds>/clip-vit/`` folders) or VL-Adapter's
+``datasets/`` (its ``<ds>/clip_features/data_clip_RN101_att/`` folders). An id found in two folders
+is read once when both files have the same bytes (TVQA and TVC share the TV videos), and is an
+error otherwise (docs/methods.md G).
+
 ``checkpoint_sha256`` is the sha256 of the archive the user downloaded when given, else the release
 name (``"value-release"``, ``"vl-adapter-release"``): the encoder weights are not in our hands.
 """
@@ -58,12 +64,35 @@ class SourceFormat:
     release: str
     suffix: str
     load: Callable[[Path, str], np.ndarray]
+    layout: str  # the per-dataset folders under a release root (a glob)
 
 
 FORMATS = {
-    "value-npz": SourceFormat("video", "ViT-B/32", "value-release", ".npz", _load_npz),
-    "vladapter-h5": SourceFormat("image", "RN101", "vl-adapter-release", ".h5", _load_h5),
+    "value-npz": SourceFormat("video", "ViT-B/32", "value-release", ".npz", _load_npz, "*/clip-vit"),
+    "vladapter-h5": SourceFormat("image", "RN101", "vl-adapter-release", ".h5", _load_h5,
+                                 "*/clip_features/data_clip_RN101_att"),
 }
+
+
+def feature_folders(srcs: Sequence[Path], fmt: SourceFormat) -> list[Path]:
+    """The folders holding the feature files: each ``src`` itself, or, when it holds none directly,
+    its per-dataset folders of the release layout (``fmt.layout``)."""
+    folders: list[Path] = []
+    for src in srcs:
+        if not src.is_dir():
+            raise FileNotFoundError(f"{src}: feature folder not found")
+        if any(p.name.endswith(fmt.suffix) for p in src.iterdir()):
+            folders.append(src)
+            continue
+        nested = sorted(p for p in src.glob(fmt.layout) if p.is_dir())
+        if not nested:
+            raise ValueError(f"{src}: no *{fmt.suffix} feature files, and no {fmt.layout}/ folders of the release layout")
+        folders += nested
+    return folders
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    return a.stat().st_size == b.stat().st_size and sha256_file(a) == sha256_file(b)
 
 
 def ids_from_manifest(path: str | os.PathLike, kind: str) -> list[str]:
@@ -76,17 +105,16 @@ def ids_from_manifest(path: str | os.PathLike, kind: str) -> list[str]:
 
 
 def _source_files(srcs: Sequence[Path], fmt: SourceFormat, ids: Iterable[str] | None) -> dict[str, Path]:
-    """id -> feature file, over one or more folders (an id found in two folders is an error)."""
+    """id -> feature file, over one or more folders (or release roots, ``feature_folders``); an id
+    in two folders must have identical files there."""
     found: dict[str, Path] = {}
-    for src in srcs:
-        if not src.is_dir():
-            raise FileNotFoundError(f"{src}: feature folder not found")
+    for src in feature_folders(srcs, fmt):
         for p in sorted(src.iterdir()):
             if p.name.endswith(fmt.suffix):
                 key = p.name[: -len(fmt.suffix)]
-                if key in found:
-                    raise ValueError(f"{key!r} has features in both {found[key].parent} and {src}")
-                found[key] = p
+                if key in found and not _same_bytes(found[key], p):
+                    raise ValueError(f"{key!r} has different features in {found[key]} and {p}")
+                found.setdefault(key, p)
     if ids is None:
         if not found:
             raise ValueError(f"{', '.join(map(str, srcs))}: no *{fmt.suffix} feature files")
