@@ -339,8 +339,9 @@ def _check_data(config: dict[str, Any], err) -> None:
         if not data.get(key):
             raise err(["data", key], "required when data.source is 'real'")
     groups = config.get("groups", {})
-    if "image" in groups and not data.get("images"):
-        raise err(["data", "images"], "the image group needs a folder of <image_id>.<ext> files")
+    if "image" in groups and not (data.get("images") or data.get("image_features")):
+        raise err(["data", "images"], "the image group needs a folder of <image_id>.<ext> files (data.images) "
+                  "or VL-Adapter's RN101 grids (data.image_features)")
     if "video" in groups and not (data.get("videos") or data.get("video_features")):
         raise err(["data", "videos"], "the video group needs raw videos (data.videos) or VALUE features "
                   "(data.video_features)")
