@@ -12,7 +12,7 @@ rule backbone_demo:
     wildcard_constraints:
         arch="t5|bart",
     params:
-        data=DATA,
+        data=lambda w, input: os.path.dirname(input.manifest),
         steps=config["backbone_demo"]["steps"],
         code=code("backbone-demo"),
     log:

@@ -28,6 +28,12 @@ except ConfigError as _e:
 config.clear()
 config.update(_checked)
 
+# Every rule runs `vlpeft <verb>` with the interpreter running Snakemake (the pinned .venv of
+# envs/requirements.txt). `snakemake --lint` (make lint-workflow) warns about two things on purpose:
+# - "Shell command directly uses variable VLPEFT": as a param, the interpreter's path would be part of
+#   every job's params, and moving the .venv would rerun everything; the code itself is a param (code=).
+# - "Specify a conda environment or container for each rule": the software is the pinned .venv
+#   (envs/setup.sh), one environment for every rule, as on the SLURM cluster.
 VLPEFT = f"{shlex.quote(sys.executable)} -m vlpeft"
 DS = config["dataset"]
 NAME = config.get("name", DS)  # runs/, results/ and run logs of this config
@@ -41,6 +47,7 @@ DATA_SOURCE = config["data"].get("source", "demo")
 IMAGES_DIR = f"{DATA}/images" if DATA_SOURCE == "demo" else config["data"].get("images", "")
 VIDEOS_DIR = f"{DATA}/videos" if DATA_SOURCE == "demo" else config["data"].get("videos", "")
 VIDEO_FEATURES = config["data"].get("video_features")  # precomputed VALUE features, if any
+IMAGE_FEATURES = config["data"].get("image_features")  # VL-Adapter's released RN101 grids, if any
 SPLIT = config["evaluate"]["split"]
 METRICS_FILE = SPLIT_METRICS[SPLIT]  # what `vlpeft evaluate --split` writes
 
@@ -69,6 +76,11 @@ def clip_checkpoint(kind):
     """The CLIP checkpoint of a tower: the pipeline's own demo CLIP, or a name/path from config."""
     value = config["clip"][kind]
     return f"models/{DS}/clip_{'rn' if kind == 'image' else 'vit'}.pt" if value == "demo" else value
+
+
+def clip_param(kind):
+    """The --clip value: the demo checkpoint (an input) or the config's name/path."""
+    return lambda wildcards, input: (list(input.clip) or [clip_checkpoint(kind)])[0]
 
 
 def clip_input(kind):
@@ -124,3 +136,39 @@ def stage_inputs(stage):
     used = {key for spec in groups.values() for key in spec["backbones"]}
     demo = [f"models/{DS}/{key}" for key in sorted(used) if config["backbones"][key] == "demo"]
     return [f"features/{DS}/{group}.h5" for group in sorted(groups)] + demo
+
+
+# -- helpers of rules/train.smk and rules/tables.smk (functions live here, rules in the phase files)
+
+
+def _group(wildcards):
+    return config["groups"][wildcards.group]
+
+
+def _train_recipe(wildcards):
+    """The recipe flags of a run, as words (the shell command quotes each)."""
+    train = config["train"]
+    words = ["--epochs", epochs(wildcards.method), "--lr-scale", train["lr_scale"]]
+    words += ["--warmup-ratio", train["warmup_ratio"], "--clip-norm", train["grad_clip"]]
+    words += ["--checkpoint-every", train["checkpoint_every"], "--device", train["device"]]
+    if train.get("lr") is not None:  # null = the method's paper lr
+        words += ["--lr", train["lr"]]
+    if train.get("fix_no_decay"):
+        words.append("--fix-no-decay")
+    if train.get("fix_gqa_prefix"):
+        words.append("--fix-gqa-prefix")
+    if train.get("keep_best_val"):
+        words.append("--keep-best-val")
+    words += ["--precision", train.get("precision", "fp32")]
+    return [str(w) for w in words]
+
+
+def _uses_gpu():
+    return 1 if config["train"]["device"].startswith("cuda") else 0
+
+
+def _paper_args(wildcards):
+    words = []
+    for key, value in sorted(config.get("paper", {}).items()):
+        words += ["--paper", f"{key}={value}"]
+    return words

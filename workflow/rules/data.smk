@@ -6,7 +6,7 @@ if DATA_SOURCE == "demo":
         output:
             manifest=f"{DATA}/manifest.json",
         params:
-            out=DATA,
+            out=lambda w, output: os.path.dirname(output.manifest),
             seed=config["demo"]["seed"],
             size=config["demo"]["size"],
             code=code("demo"),
@@ -24,7 +24,7 @@ else:
         output:
             manifest=f"{DATA}/manifest.json",
         params:
-            out=DATA,
+            out=lambda w, output: os.path.dirname(output.manifest),
             root=config["data"]["root"],
             datasets=config["data"]["datasets"],
             code=code("data-check", "data-prepare"),

@@ -8,7 +8,7 @@ rule clip_demo:
         rn=f"models/{DS}/clip_rn.pt",
         vit=f"models/{DS}/clip_vit.pt",
     params:
-        data=DATA,
+        data=lambda w, input: os.path.dirname(input.manifest),
         steps=config["clip"]["demo_steps"],
         backend=config["frames"]["backend"],
         code=code("clip-demo"),
@@ -22,26 +22,47 @@ rule clip_demo:
         " --steps {params.steps:q} --backend {params.backend:q} --threads 1 > {log:q} 2>&1"
 
 
-rule features_image:
-    input:
-        manifest=f"{DATA}/manifest.json",
-        clip=clip_input("image"),
-    output:
-        f"features/{DS}/image.h5",
-    params:
-        images=IMAGES_DIR,
-        clip=clip_checkpoint("image"),
-        batch=config["clip"]["batch_size"],
-        device=config["clip"]["device"],
-        code=code("features"),
-    log:
-        f"{LOGS}/features_image.log",
-    threads: 2
-    resources:
-        mem_mb=4000,
-    shell:
-        "{VLPEFT} features --kind image --clip {params.clip:q} --images {params.images:q} --out {output:q}"
-        " --batch-size {params.batch:q} --device {params.device:q} --threads 1 > {log:q} 2>&1"
+if IMAGE_FEATURES:
+
+    rule features_image_release:
+        input:
+            manifest=f"{DATA}/manifest.json",
+        output:
+            f"features/{DS}/image.h5",
+        params:
+            src=IMAGE_FEATURES,
+            code=code("data-features"),
+        log:
+            f"{LOGS}/features_image.log",
+        threads: 1
+        resources:
+            mem_mb=8000,
+        shell:
+            "{VLPEFT} data-features --format vladapter-h5 --src {params.src:q} --out {output:q}"
+            " --ids-from {input.manifest:q} --no-progress > {log:q} 2>&1"
+
+else:
+
+    rule features_image:
+        input:
+            manifest=f"{DATA}/manifest.json",
+            clip=clip_input("image"),
+        output:
+            f"features/{DS}/image.h5",
+        params:
+            images=IMAGES_DIR,
+            clip=clip_param("image"),
+            batch=config["clip"]["batch_size"],
+            device=config["clip"]["device"],
+            code=code("features"),
+        log:
+            f"{LOGS}/features_image.log",
+        threads: 2
+        resources:
+            mem_mb=4000,
+        shell:
+            "{VLPEFT} features --kind image --clip {params.clip:q} --images {params.images:q} --out {output:q}"
+            " --batch-size {params.batch:q} --device {params.device:q} --threads 1 > {log:q} 2>&1"
 
 
 if VIDEO_FEATURES:
@@ -72,7 +93,7 @@ else:
         output:
             f"features/{DS}/video.h5",
         params:
-            clip=clip_checkpoint("video"),
+            clip=clip_param("video"),
             batch=config["clip"]["batch_size"],
             device=config["clip"]["device"],
             code=code("features"),

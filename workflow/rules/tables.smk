@@ -1,13 +1,6 @@
 # Phase 6: the papers' tables and the efficiency plot from every run's metrics.
 
 
-def _paper_args(wildcards):
-    words = []
-    for key, value in sorted(config.get("paper", {}).items()):
-        words += ["--paper", f"{key}={value}"]
-    return words
-
-
 rule tables:
     input:
         metrics=[f"{run_dir(*r)}/{METRICS_FILE}" for r in all_runs()],
@@ -24,7 +17,7 @@ rule tables:
     params:
         paper=_paper_args,
         methods=",".join(dict.fromkeys(m for spec in config["groups"].values() for m in spec["methods"])),
-        out=RESULTS,
+        out=lambda w, output: os.path.dirname(os.path.dirname(output.summary)),
         code=code("tables"),
     log:
         f"{RUN_LOGS}/tables.log",

@@ -1,29 +1,6 @@
 # Phase 4b/5: one training run per (group, backbone, method, seed), then its evaluation.
 
 
-def _group(wildcards):
-    return config["groups"][wildcards.group]
-
-
-def _train_recipe(wildcards):
-    """The recipe flags of a run, as words (the shell command quotes each)."""
-    train = config["train"]
-    words = ["--epochs", epochs(wildcards.method), "--lr-scale", train["lr_scale"]]
-    words += ["--warmup-ratio", train["warmup_ratio"], "--clip-norm", train["grad_clip"]]
-    words += ["--checkpoint-every", train["checkpoint_every"], "--device", train["device"]]
-    if train.get("lr") is not None:  # null = the method's paper lr
-        words += ["--lr", train["lr"]]
-    if train.get("fix_no_decay"):
-        words.append("--fix-no-decay")
-    if train.get("fix_gqa_prefix"):
-        words.append("--fix-gqa-prefix")
-    return [str(w) for w in words]
-
-
-def _uses_gpu():
-    return 1 if config["train"]["device"].startswith("cuda") else 0
-
-
 rule train:
     input:
         manifest=f"{DATA}/manifest.json",
@@ -36,7 +13,7 @@ rule train:
         group="image|video",
         seed=r"\d+",
     params:
-        data=DATA,
+        data=lambda w, input: os.path.dirname(input.manifest),
         backbone=lambda w: backbone_path(w.backbone),
         tasks=lambda w: ",".join(_group(w)["tasks"]),
         batch=lambda w: config["train"]["batch_size"][w.backbone],
