@@ -91,7 +91,7 @@ def test_workflow_runs_through_sbatch(slurm_env, tmp_path):
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-6000:]
 
-    table = (tmp_path / "results/tables/image_bart.md").read_text()
+    table = (tmp_path / "results/test/tables/image_bart.md").read_text()
     assert "adapter_single" in table and "vl_pet_large" in table
     submitted = dict(re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", out))
     rules = {part for log in submitted.values() for part in Path(log).parts
