@@ -229,7 +229,6 @@ def load_model(source: Source, backbone: str, feat_dim: int) -> tuple[Any, Any, 
     """(model, tokenizer, text options) rebuilt as `vlpeft evaluate` does; a merged export is the
     stock backbone class with the LoRA folded in, plus its visual projection."""
     from vlpeft.train.build import build_run_model, text_options
-    from vlpeft.train.data import TextOptions
 
     if source.feat_dim is not None and source.feat_dim != feat_dim:
         raise PredictError(f"{source.path}: this run was trained on {source.feat_dim}-d features "
@@ -242,8 +241,7 @@ def load_model(source: Source, backbone: str, feat_dim: int) -> tuple[Any, Any, 
         model = build_model(backbone, feat_dim=feat_dim)
         if not load_visual_embedding(model, backbone, source.spec.group):
             raise FileNotFoundError(f"{backbone}: the merged export has no {source.spec.group} visual projection")
-        cfg = source.export.get("method_config", {})
-        return model, load_tokenizer(backbone), TextOptions(*_text_flags(source.spec, cfg))
+        return model, load_tokenizer(backbone), text_options(source.spec, source.export.get("method_config", {}))
     from vlpeft.pet import load_adapter
 
     try:
@@ -258,13 +256,6 @@ def load_model(source: Source, backbone: str, feat_dim: int) -> tuple[Any, Any, 
                                f"({source.spec.backbone!r}): {source.adapter}: {str(e).split(': ', 1)[1]}") from None
         raise
     return model, tokenizer, text_options(source.spec, method_cfg)
-
-
-def _text_flags(spec: Any, method_cfg: dict[str, Any]) -> tuple[bool, bool]:
-    from vlpeft.train.build import text_options
-
-    t = text_options(spec, method_cfg)
-    return t.use_task_prompt, t.fix_gqa_prefix
 
 
 # -- the example -------------------------------------------------------------------------------------

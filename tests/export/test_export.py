@@ -244,3 +244,17 @@ def test_peft_carries_the_rows_added_to_a_stock_vocabulary(pworld, tmp_path):
         ours = model.backbone(**inputs).logits
     assert theirs.shape[-1] == n
     torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-5)
+
+
+def test_video_export_predicts_like_the_run(pworld, tmp_path):
+    """A merged export of a video run answers a video question as the run does (frame sampling from the record)."""
+    out = export_run(pworld["video_run"], tmp_path / "video_merged", backbone=str(pworld["t5"]), merge=True)
+    for task in ("tvqa", "yc2c"):
+        ex = load_examples(pworld["data"], TASKS[task], "test")[0]
+        inp = Inputs(video=str(pworld["videos"] / f"{ex['video_id']}.mp4"), question=ex.get("question"),
+                     choices=list(ex.get("choices", [])), subtitles=[s["text"] for s in ex["subtitles"]],
+                     ts=tuple(ex["ts"]))
+        want = predict(pworld["video_run"], task, inp, backbone=str(pworld["t5"]), clip=str(pworld["clip_vit"]),
+                       device="cpu")
+        got = predict(out, task, inp, clip=str(pworld["clip_vit"]), device="cpu")
+        assert got["prediction"] == want["prediction"] and got["frames"] == want["frames"]
