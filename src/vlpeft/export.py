@@ -39,8 +39,8 @@ from vlpeft.predict import (
     ADAPTER_FILE,
     EXPORT_FILE,
     MERGED_BACKBONE_DIR,
-    VIS_WEIGHT,
     PredictError,
+    adapter_feat_dim,
     open_source,
     resolve_backbone,
 )
@@ -48,15 +48,6 @@ from vlpeft.predict import (
 FORMAT = "vlpeft-export/1"
 PEFT_PREFIX = "base_model.model."
 PEFT_DIR = "peft"
-
-
-def _feat_dim(adapter: Path) -> int:
-    from safetensors import safe_open
-
-    with safe_open(str(adapter), "pt") as f:
-        if VIS_WEIGHT not in set(f.keys()):
-            raise PredictError(f"{adapter}: no visual projection ({VIS_WEIGHT}) in the adapter")
-        return int(f.get_slice(VIS_WEIGHT).get_shape()[1])
 
 
 def stock_backbone(backbone: str, vocab_size: int) -> Any:
@@ -76,7 +67,7 @@ def stock_backbone(backbone: str, vocab_size: int) -> Any:
 
 def stock_for(model: Any, backbone: str) -> tuple[Any, bool]:
     """The stock backbone to build a PEFT folder on, and whether our vocabulary is larger than its
-    (methods.md B.0: the tokenizer's added tokens): then our resized token embeddings are copied in,
+    (docs/methods.md B.0: the tokenizer's added tokens): then our resized token embeddings are copied in,
     so that PEFT saves them with the adapter (``save_embedding_layers``) and loads them back onto a
     stock backbone resized to the same size."""
     import torch
@@ -288,7 +279,7 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
     if to.exists() and (not to.is_dir() or (any(to.iterdir()) and not (to / EXPORT_FILE).is_file())):
         raise PredictError(f"--to {to}: exists and is not an earlier export; choose a new folder")
     backbone = resolve_backbone(source, backbone)
-    feat_dim = _feat_dim(source.adapter)
+    feat_dim = adapter_feat_dim(source.adapter)
     model, tokenizer, method_cfg = build_run_model(source.spec, backbone, feat_dim)
     load_adapter(source.adapter, model)
     model.eval()

@@ -67,7 +67,19 @@ class Source:
     def feat_dim(self) -> int | None:
         if self.export and self.export.get("feat_dim"):
             return int(self.export["feat_dim"])
-        return self.features.get("dim")
+        if self.features.get("dim"):
+            return int(self.features["dim"])
+        return adapter_feat_dim(self.adapter) if self.adapter else None  # a run older than meta.features
+
+
+def adapter_feat_dim(adapter: Path) -> int:
+    """The feature width of the visual projection stored in an adapter file."""
+    from safetensors import safe_open
+
+    with safe_open(str(adapter), "pt") as f:
+        if VIS_WEIGHT not in set(f.keys()):
+            raise PredictError(f"{adapter}: no visual projection ({VIS_WEIGHT}) in the adapter")
+        return int(f.get_slice(VIS_WEIGHT).get_shape()[1])
 
 
 def open_source(path: str | os.PathLike) -> Source:

@@ -151,3 +151,30 @@ def test_source_rejects_a_wrong_flag_early(pworld):
     with pytest.raises(PredictError, match="cuda:N"):
         predict(pworld["image_run"], "caption", Inputs(images=[str(pworld["images"] / "img0.png")]),
                 backbone=str(pworld["t5"]), device="gpu")
+
+
+def test_a_run_without_a_features_record_still_gets_one_clear_clip_error(pworld, tmp_path, capsys):
+    """An adapter written before runs recorded their features: the width check reads the adapter."""
+    import shutil
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    old = tmp_path / "old_run"
+    shutil.copytree(pworld["image_run"], old)
+    with safe_open(str(old / "adapter.safetensors"), "pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    header = json.loads(meta["vlpeft"])
+    del header["meta"]["features"]
+    save_file(tensors, str(old / "adapter.safetensors"), metadata={"vlpeft": json.dumps(header)})
+    assert open_source(old).feat_dim == open_source(pworld["image_run"]).feat_dim
+    from vlpeft.features.clip_loader import import_clip
+    from vlpeft.features.demo_clip import CONFIGS, save_clip
+
+    wide = tmp_path / "wide_rn.pt"  # a CLIP ResNet twice as wide: 512-d grid features
+    save_clip(import_clip().model.CLIP(**{**CONFIGS["rn"], "vision_width": 16}), wide)
+    err = _err(capsys, [str(old), "--task", "caption", "--image", str(pworld["images"] / "img0.png"),
+                        "--backbone", str(pworld["t5"]), "--clip", str(wide)])
+    assert "trained on 256-d features" in err and "512-d" in err
+    assert "pass --clip" in _err(capsys, [str(old), "--task", "caption", "--image", str(pworld["images"] / "img0.png"),
+                                          "--backbone", str(pworld["t5"])])
