@@ -163,7 +163,7 @@ def test_a_run_without_a_features_record_still_gets_one_clear_clip_error(pworld,
     old = tmp_path / "old_run"
     shutil.copytree(pworld["image_run"], old)
     with safe_open(str(old / "adapter.safetensors"), "pt") as f:
-        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in list(f.keys())}
     header = json.loads(meta["vlpeft"])
     del header["meta"]["features"]
     save_file(tensors, str(old / "adapter.safetensors"), metadata={"vlpeft": json.dumps(header)})
