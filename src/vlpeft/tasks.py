@@ -1,5 +1,5 @@
 """The task registry: the one place that knows the eight tasks, their input format, target, metric
-and decoding (methods.md sections C and D).
+and decoding (docs/methods.md sections C and D).
 
 Annotation schemas (one per task family; the demo world and the real-data readers both write these,
 one JSON object per line in ``<data_dir>/annotations/<task>/<split>.jsonl``):
@@ -14,7 +14,7 @@ one JSON object per line in ``<data_dir>/annotations/<task>/<split>.jsonl``):
 - ``video_caption`` (tvc, yc2c): ``{"id", "video_id", "ts": [start_s, end_s], "subtitles": [...],
   "captions": [str, ...]}``.
 - Video rows of the real readers also carry ``ts_text``, the published span verbatim (printed after
-  ``[TS]``; docs/methods.md D).
+  ``[TS]``; docs/methods.md D.4).
 
 Rows may carry extra keys, which readers ignore (the demo world adds ``question_type`` to
 ``image_qa`` and ``video_qa`` rows). Pre-training captions (demo world, see
@@ -43,13 +43,13 @@ class TaskSpec:
     group: str  # "image" | "video"
     family: str  # "image_qa" | "nlvr" | "caption" | "video_qa" | "video_caption"
     paper_name: str  # column name in the papers' tables
-    prompt: str  # text task prompt (methods.md D); a prefix for image tasks, a suffix for video
+    prompt: str  # text task prompt (docs/methods.md D); a prefix for image tasks, a suffix for video
     metric: str  # key of the headline metric in eval.metrics (0-100 scale)
     decoding: str  # "greedy" | "beam" | "true_false_logits"
     num_beams: int = 1
     max_input_len: int = 20
     max_target_len: int = 20
-    batch_scale: float = 1.0  # per-task batch = floor(B * batch_scale) (image tasks, methods.md C)
+    batch_scale: float = 1.0  # per-task batch = floor(B * batch_scale) (image tasks, docs/methods.md C.3)
     num_images: int = 1  # NLVR2: 2
     num_choices: int = 0  # TVQA: 5, How2QA: 4
     # "sequence": token mean per sequence, then the batch mean; "token": token mean over the whole
@@ -121,7 +121,7 @@ def _fmt_ts(ex: dict) -> str:
 
 def source_text(spec: TaskSpec, ex: dict[str, Any], use_task_prompt: bool,
                 fix_gqa_prefix: bool = False) -> str:
-    """The encoder text of one example, exactly as methods.md section D writes it."""
+    """The encoder text of one example, exactly as docs/methods.md section D writes it."""
     prompt = task_prompt(spec, fix_gqa_prefix) if use_task_prompt else ""
     fam = spec.family
     if fam == "image_qa":

@@ -1,5 +1,5 @@
 """Load OpenAI CLIP through the `clip` package (clip-anytorch) and compute the two kinds of visual
-features of methods.md section C: the RN ``visual.layer4`` grid for images, and the per-frame
+features of docs/methods.md section C: the RN ``visual.layer4`` grid for images, and the per-frame
 ``encode_image`` embedding of the ViT tower for videos."""
 
 from __future__ import annotations

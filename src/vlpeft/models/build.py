@@ -19,7 +19,7 @@ from .vl import BACKBONE_CLASSES, VLModel
 
 def build_model(name_or_path: str | os.PathLike, *, feat_dim: int, from_config: bool = False,
                 arch: str | None = None, dropout: float | None = None, **config_overrides: Any) -> VLModel:
-    """Build the VL backbone with its vocabulary resized per methods.md B.0.
+    """Build the VL backbone with its vocabulary resized per docs/methods.md B.0.
 
     - ``from_config=True``: ``name_or_path`` is a project config (``bart-base``, ``t5-base``,
       ``tiny-bart``, ``tiny-t5``); weights are random (deterministic under ``torch.manual_seed``),

@@ -1,4 +1,4 @@
-"""Backbone configurations stored in the project, and the added-vocabulary rule (methods.md B.0).
+"""Backbone configurations stored in the project, and the added-vocabulary rule (docs/methods.md B.0).
 
 ``bart-base`` and ``t5-base`` carry the architecture numbers of the public ``facebook/bart-base``
 and ``t5-base`` configs, so the full-size models can be built (random weights) for parameter

@@ -5,7 +5,7 @@ own tiny backbone, briefly, on CPU, and saves it with ``save_pretrained`` so tha
 loads it through ``from_pretrained(path)`` exactly as it loads ``t5-base``:
 
 1. a tokenizer trained on the demo world's train + pre-training text (``tokenizer_train``), with the
-   project's added vocabulary (``<extra_id_*>``, ``<vis_extra_id_*>``, methods.md B.0);
+   project's added vocabulary (``<extra_id_*>``, ``<vis_extra_id_*>``, docs/methods.md B.0);
 2. a tiny config, seeded random init, then pre-training with AdamW and a linear schedule on
    (a) text denoising (T5 span corruption with sentinels / BART text infilling with ``<mask>``) and
    (b) captioning of the pre-training split's images/videos when feature files are given, through the
@@ -75,7 +75,7 @@ class PretrainSettings:
 def tiny_config(arch: str, tokenizer, s: PretrainSettings):
     """The project's ``tiny-<arch>`` config at the requested sizes, its vocabulary the tokenizer's.
 
-    BART keeps bart-base's 1024 learned positions: video inputs reach 600 text tokens (methods.md D).
+    BART keeps bart-base's 1024 learned positions: video inputs reach 600 text tokens (docs/methods.md D).
     """
     if arch == "t5":
         sizes = {"d_model": s.d_model, "d_kv": s.d_model // s.heads, "d_ff": s.d_ff, "num_layers": s.layers,
@@ -283,7 +283,7 @@ def pretrain(model, objectives: list, s: PretrainSettings) -> tuple[list[dict], 
     eval_batches = [[o.batch(eval_rng, list(range(i, min(i + s.batch_size, EVAL_EXAMPLES, len(o)))))
                      for i in range(0, min(EVAL_EXAMPLES, len(o)), s.batch_size)] for o in objectives]
     losses = {"before": evaluate(model, objectives, eval_batches)}
-    opt = build_optimizer(model, s.lr, s.weight_decay)  # the fine-tuning recipe's AdamW (methods.md C)
+    opt = build_optimizer(model, s.lr, s.weight_decay)  # the fine-tuning recipe's AdamW (docs/methods.md C)
     sched = build_scheduler(opt, s.steps, s.warmup_ratio)
     log = []
     model.train()
@@ -328,7 +328,7 @@ def build_demo_backbone(data_dir: str | os.PathLike, out: str | os.PathLike, set
             raise FileNotFoundError(f"{group} feature file not found: {path}")
     corpus = collect_corpus(data_dir)
     tokenizer = train_tokenizer(corpus.tokenizer_texts(), s.arch, s.vocab_size)
-    prepare_tokenizer(tokenizer, s.arch)  # the added vocabulary build_model expects (methods.md B.0)
+    prepare_tokenizer(tokenizer, s.arch)  # the added vocabulary build_model expects (docs/methods.md B.0)
     torch.set_num_threads(s.threads)
     seed_everything(s.seed)
     backbone = AutoModelForSeq2SeqLM.from_config(tiny_config(s.arch, tokenizer, s))

@@ -1,4 +1,4 @@
-"""The project's added vocabulary (methods.md B.0) and tokenizer loading.
+"""The project's added vocabulary (docs/methods.md B.0) and tokenizer loading.
 
 VL-T5/VL-BART give the tokenizer ``<extra_id_99> .. <extra_id_0>`` then ``<vis_extra_id_99> .. <vis_extra_id_0>``
 as special tokens (T5 already has the first hundred), so ``<vis_extra_id_i>`` is row ``V-1-i`` of a

@@ -28,7 +28,7 @@ from vlpeft.io import read_jsonl, sha256_file
 from vlpeft.models.configs import ARCHS, NUM_EXTRA_IDS
 from vlpeft.tasks import FIXED_GQA_PROMPT, GROUPS, TASKS, source_text, target_texts
 
-MARKERS = ("[Subs]", "[Q]", "[TS]", "[Choices]")  # video input format, methods.md D
+MARKERS = ("[Subs]", "[Q]", "[TS]", "[Choices]")  # video input format, docs/methods.md D
 PRETRAIN_FILES = {"image": "image_captions.jsonl", "video": "video_captions.jsonl"}
 TRAIN_SPLIT = "train"
 

@@ -1,4 +1,4 @@
-"""The visual embedding of VL-T5 / VL-BART (methods.md D) and the shaping of visual features.
+"""The visual embedding of VL-T5 / VL-BART (docs/methods.md D) and the shaping of visual features.
 
     v_i = LN(W_f f_i + b) + LN(W_p box_i + b) + E_img[img_order_i] + E_tok[V-1-obj_order_i]
 
@@ -114,7 +114,7 @@ def fit_video_features(feats, n: int = VIDEO_TOKENS, mask_padding: bool = False)
 
     Returns ``(features, mask)`` of the input's kind (numpy or torch). The mask is the attention mask
     of the visual tokens: all ones by default, as the original code attends to the zero padding too
-    (methods.md D); ``mask_padding=True`` gives zeros on the padded rows instead.
+    (docs/methods.md D); ``mask_padding=True`` gives zeros on the padded rows instead.
     """
     is_numpy = isinstance(feats, np.ndarray)
     x = torch.from_numpy(np.asarray(feats)) if is_numpy else feats

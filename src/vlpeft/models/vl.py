@@ -1,4 +1,4 @@
-"""VL-T5 / VL-BART as a stock Hugging Face seq2seq model fed through ``inputs_embeds`` (methods.md B.0, D).
+"""VL-T5 / VL-BART as a stock Hugging Face seq2seq model fed through ``inputs_embeds`` (docs/methods.md B.0, D).
 
 Encoder input = ``[prompt vectors][text tokens][visual tokens]`` with attention mask
 ``[1 ...][text mask][1 ...]``. The papers' two encoder details are obtained with hooks on stock

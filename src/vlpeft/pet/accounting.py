@@ -1,4 +1,4 @@
-"""The "updated parameters (%)" column (methods.md E): trainable / all parameters of the whole
+"""The "updated parameters (%)" column (docs/methods.md E): trainable / all parameters of the whole
 instantiated model (backbone with resized vocabulary, visual projection, every added PET module,
 other tasks' copies included), each tensor counted once (``parameters()`` deduplicates)."""
 

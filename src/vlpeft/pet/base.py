@@ -62,7 +62,7 @@ def wrap(root: nn.Module, path: str, make: Callable[[nn.Module], nn.Module]) -> 
 
 
 class TaskRouter(PETModule):
-    """One module per task key, chosen by ``ctx.task`` at every call (methods.md B.0 task routing).
+    """One module per task key, chosen by ``ctx.task`` at every call (docs/methods.md B.0 task routing).
 
     "single" registers the same object under every key (its parameters are counted once);
     "multiple" registers one object per task.
@@ -117,7 +117,7 @@ def _stacks(backbone: nn.Module, arch: str) -> dict[str, tuple[str, int]]:
     raise ValueError(f"unknown arch {arch!r} (expected 't5' or 'bart')")
 
 
-# Sublayer output modules (methods.md B.1.1 placement: on the sublayer output, before
+# Sublayer output modules (docs/methods.md B.1.1 placement: on the sublayer output, before
 # dropout/residual/LN), relative to one layer of the stack.
 _OUTPUT_MODULES = {
     ("bart", "encoder"): [("self_attn", "self_attn"), ("ffn", "fc2")],

@@ -1,5 +1,5 @@
 """``vlpeft params``: the "updated parameters (%)" column of a method on a backbone, computed from the
-instantiated model (methods.md E). Full-size backbones are built under ``torch.device("meta")``: the
+instantiated model (docs/methods.md E). Full-size backbones are built under ``torch.device("meta")``: the
 counts are exact and nothing is allocated."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .accounting import count_parameters
 from .registry import METHODS, apply_method
 
 BACKBONES = ("bart-base", "t5-base", "tiny-bart", "tiny-t5")
-FEAT_DIM = {"image": 2048, "video": 512}  # CLIP RN101 grid / ViT-B/32 frame features (methods.md C)
+FEAT_DIM = {"image": 2048, "video": 512}  # CLIP RN101 grid / ViT-B/32 frame features (docs/methods.md C.5)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

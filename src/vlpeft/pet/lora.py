@@ -1,4 +1,4 @@
-"""LoRA on the query and value projections of every attention (methods.md B.1.4), through Hugging
+"""LoRA on the query and value projections of every attention (docs/methods.md B.1.4), through Hugging
 Face PEFT: ``inject_adapter_in_model`` once ("single": one adapter) or once per task ("multiple").
 
 Routing "multiple" by task: a forward pre-hook on each LoRA layer passes PEFT's own per-sample

@@ -1,4 +1,4 @@
-"""Multi-task parameter-efficient training (methods.md C): data, sampler, optimiser, trainer loop,
+"""Multi-task parameter-efficient training (docs/methods.md C): data, sampler, optimiser, trainer loop,
 resumable checkpoints. ``train_run(TrainConfig(...))`` is the library entry; `vlpeft train` its verb."""
 
 from vlpeft.train.build import RunSpec

@@ -25,7 +25,7 @@ from vlpeft.features.cache import FeatureReader
 from vlpeft.io import read_jsonl
 from vlpeft.tasks import TaskSpec, source_text, target_texts, visual_ids
 
-VIDEO_TOKENS = 64  # video features are padded / max-pooled along time to 64 tokens (methods.md D)
+VIDEO_TOKENS = 64  # video features are padded / max-pooled along time to 64 tokens (docs/methods.md D)
 
 # keys every annotation row of a family must carry (schemas in vlpeft/tasks.py)
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
@@ -83,7 +83,7 @@ def training_examples(spec: TaskSpec, rows: list[dict[str, Any]]) -> list[dict[s
 
 @dataclass(frozen=True)
 class TextOptions:
-    """Run-level switches of the encoder text (methods.md D, quirk F3/F4)."""
+    """Run-level switches of the encoder text (docs/methods.md D, quirk F3/F4)."""
 
     use_task_prompt: bool
     fix_gqa_prefix: bool = False
@@ -130,7 +130,7 @@ class TaskData:
             if self.spec.is_video:
                 from vlpeft.models.visual import fit_video_features
 
-                feats, _ = fit_video_features(feats, n=VIDEO_TOKENS)  # all-ones mask (methods.md D)
+                feats, _ = fit_video_features(feats, n=VIDEO_TOKENS)  # all-ones mask (docs/methods.md D)
             arrays.append(torch.as_tensor(np.asarray(feats, dtype=np.float32)))
         return torch.stack(arrays)
 

@@ -1,4 +1,4 @@
-"""Multi-task batch sampling (methods.md C): every batch holds a single task; all batches of all
+"""Multi-task batch sampling (docs/methods.md C.2): every batch holds a single task; all batches of all
 tasks are listed and shuffled once per epoch, so a task's frequency is proportional to its
 dataset size / batch size.
 

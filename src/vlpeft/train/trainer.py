@@ -1,4 +1,4 @@
-"""The multi-task trainer (methods.md C): one run = one (group, backbone, method, seed).
+"""The multi-task trainer (docs/methods.md C): one run = one (group, backbone, method, seed).
 
 ``train_run(cfg)`` writes into ``cfg.out``:
 

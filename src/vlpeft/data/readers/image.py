@@ -1,7 +1,7 @@
 """Readers of the image-text datasets as VL-T5 / VL-Adapter distribute them (and the official
 NLVR2 release): VQAv2 (Karpathy splits), GQA, NLVR2, COCO Karpathy captions.
 
-Split mapping (methods.md C, "Image tasks"):
+Split mapping (docs/methods.md C.3):
 
 - vqa: ``karpathy_train`` -> train, ``karpathy_val`` -> val, ``karpathy_test`` -> test.
 - gqa: ``train`` + ``valid`` -> train; ``testdev`` -> val **and** test (the papers train on

@@ -22,7 +22,7 @@ appends "." itself), and caption descriptions stay verbatim (its targets are not
 
 Video captions: by default one row per description with that description as its only reference
 (``video_captions="per_desc"``): the original trains on each description and scores each against
-its own reference (methods.md C). ``"per_clip"`` gives one row per clip with all its descriptions.
+its own reference (docs/methods.md C.4, C.7). ``"per_clip"`` gives one row per clip with all its descriptions.
 """
 
 from __future__ import annotations
