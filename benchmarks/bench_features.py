@@ -90,13 +90,13 @@ def make_images(ctx: Context, s: Sizes) -> Path:
 
 def make_frames(ctx: Context, s: Sizes) -> Path:
     """frames.h5 of ``s.videos`` demo-like videos (96x96, 4 s at 8 fps), 8 frames each."""
-    from bench_frames import VideoSet, make_videos
+    from bench_frames import VideoSet, config_backend, make_videos
     from vlpeft.video.frames import SamplingSpec, extract_frames
 
     videos = make_videos(VideoSet("demo", s.videos, 96, 96, 8, 4, 2, 18), ctx)
     out = videos.parent.parent / "frames" / f"{videos.name}.h5"
     if not out.exists():
-        extract_frames(videos, out, SamplingSpec(num_frames=8), progress=False)
+        extract_frames(videos, out, SamplingSpec(num_frames=8, backend=config_backend()), progress=False)
     return out
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common import Context, interleaved_runs, machine_info, rate_measurement, run_quiet
+from common import ROOT, Context, interleaved_runs, machine_info, rate_measurement, run_quiet
 
 NAME = "frames"
 GOAL = 3.0
@@ -23,6 +23,13 @@ X264 = ["-c:v", "libx264", "-preset", "medium", "-pix_fmt", "yuv420p", "-threads
 SOURCES = ("testsrc2=size={w}x{h}:rate={fps}",
            "life=size={w}x{h}:rate={fps}:seed={i}:mold=10:ratio=0.5",
            "cellauto=size={w}x{h}:rate={fps}:seed={i}:rule=110:random_fill_ratio=0.5:scroll=1")
+
+
+def config_backend() -> str:
+    """``frames.backend`` of config/config.yaml: the benchmark decodes as the pipeline does."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["frames"]["backend"]
 
 
 @dataclass(frozen=True)
@@ -67,12 +74,15 @@ def make_videos(vs: VideoSet, ctx: Context) -> Path:
     return folder
 
 
-def ours(videos: Path, out: Path, sample_fps: float) -> int:
+def ours(videos: Path, out: Path, sample_fps: float, backend: str) -> int:
     """`vlpeft.video.extract_frames` into HDF5 (default workers), then every frame read back."""
     from vlpeft.video.frames import FrameReader, SamplingSpec, extract_frames
 
     shutil.rmtree(out, ignore_errors=True)
-    extract_frames(videos, out / "frames.h5", SamplingSpec(sample_fps=sample_fps), progress=False)
+    summary = extract_frames(videos, out / "frames.h5", SamplingSpec(sample_fps=sample_fps, backend=backend),
+                             progress=False)
+    if summary["fallbacks"]:  # measure the configured decoder, not a fallback
+        raise RuntimeError(f"{backend} fell back on {summary['fallbacks']}")
     with FrameReader(out / "frames.h5") as reader:
         return sum(len(reader.get(key)) for key in reader.keys())
 
@@ -94,10 +104,11 @@ def baseline(videos: Path, out: Path, sample_fps: float) -> int:
 def run(ctx: Context) -> list[dict]:
     """One record per video set."""
     records = []
+    backend = config_backend()
     for vs in video_sets(ctx.quick):
         videos = make_videos(vs, ctx)
         work = ctx.scratch(f"frames_out/{vs.name}")
-        run_ours = lambda: ours(videos, work / "ours", vs.sample_fps)  # noqa: E731
+        run_ours = lambda: ours(videos, work / "ours", vs.sample_fps, backend)  # noqa: E731
         run_base = lambda: baseline(videos, work / "baseline", vs.sample_fps)  # noqa: E731
         # a warm-up of each (file cache, imports), which also counts the frames each delivers: the
         # fps filter may round the last frame of a video differently from our sampler
@@ -107,8 +118,8 @@ def run(ctx: Context) -> list[dict]:
             f"frames_{vs.name}_videos", items, seconds["ours"], seconds["baseline"], "frames/s", GOAL,
             machine_info("cpu"),
             what=f"{vs.count} videos {vs.width}x{vs.height}, {vs.seconds:g} s at {vs.fps} fps (H.264 crf "
-                 f"{vs.crf}), sampled at {vs.sample_fps:g} fps: extract_frames -> HDF5 + read back, vs "
+                 f"{vs.crf}), sampled at {vs.sample_fps:g} fps: extract_frames ({backend}) -> HDF5 + read back, vs "
                  f"ffmpeg -vf fps={vs.sample_fps:g} -> JPEG + PIL read back, one video after another",
-            frames_ours=items[0], frames_baseline=items[1]))
+            frames_ours=items[0], frames_baseline=items[1], backend=backend))
         shutil.rmtree(work, ignore_errors=True)
     return records

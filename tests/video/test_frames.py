@@ -214,3 +214,17 @@ def test_cli_reports_fallbacks(video_dir, tmp_path, monkeypatch, capsys):
 def test_unknown_backend(video_dir):
     with pytest.raises(ValueError, match="unknown video backend 'nope'"):
         load_video(video_dir / "a.mp4", SamplingSpec(num_frames=2, backend="nope"))
+
+
+def test_torchcodec_pixels_do_not_depend_on_decoding_threads(video_dir, vfr_clip):
+    import dataclasses
+
+    from vlpeft.video.probe import open_torchcodec
+
+    for path in (video_dir / "a.mp4", vfr_clip[0]):
+        info = probe_video(path)
+        times = target_times(info.start, info.end, num_frames=5)
+        auto = decode.DECODERS["torchcodec"](info, times)
+        one = decode.DECODERS["torchcodec"](dataclasses.replace(info, handle=open_torchcodec(path, threads=1)), times)
+        np.testing.assert_array_equal(auto[0], one[0])
+        np.testing.assert_array_equal(auto[1], one[1])
