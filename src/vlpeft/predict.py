@@ -219,24 +219,6 @@ def video_features(clip_model: Any, preprocess: Any, path: str, spec: Any, devic
 
 # -- the model --------------------------------------------------------------------------------------
 
-def resolve_predict_device(name: str) -> Any:
-    """``auto|cpu|cuda[:N]``."""
-    import torch
-
-    from vlpeft.train.distributed import resolve_device
-
-    if name.startswith("cuda:"):
-        index = name.split(":", 1)[1]
-        if not index.isdigit():
-            raise PredictError(f"--device: expected auto, cpu, cuda or cuda:N, got {name!r}")
-        if not torch.cuda.is_available() or int(index) >= torch.cuda.device_count():
-            raise PredictError(f"--device {name}: no such CUDA device")
-        return torch.device(name)
-    if name not in ("auto", "cpu", "cuda"):
-        raise PredictError(f"--device: expected auto, cpu, cuda or cuda:N, got {name!r}")
-    return resolve_device(name)
-
-
 def load_model(source: Source, backbone: str, feat_dim: int) -> tuple[Any, Any, Any]:
     """(model, tokenizer, text options) rebuilt as `vlpeft evaluate` does; a merged export is the
     stock backbone class with the LoRA folded in, plus its visual projection."""
@@ -342,6 +324,7 @@ def predict(source_path: str | os.PathLike, task: str, inputs: Inputs, *, backbo
     text for video QA; ``frames``: the sampled frame times for a video)."""
     import torch
 
+    from vlpeft.device import resolve as resolve_device
     from vlpeft.eval.decode import decode_task
     from vlpeft.features.clip_loader import load_clip
     from vlpeft.train.data import TaskData
@@ -352,7 +335,7 @@ def predict(source_path: str | os.PathLike, task: str, inputs: Inputs, *, backbo
     if task not in source.spec.tasks:
         raise PredictError(f"{source.path}: task {task} was not trained in this run ({', '.join(source.spec.tasks)})")
     check_inputs(task, inputs)
-    dev = resolve_predict_device(device)
+    dev = resolve_device(device)
     backbone_name = resolve_backbone(source, backbone)
     clip_name = resolve_clip(source, clip)
     clip_model, preprocess = load_clip(clip_name, dev)
@@ -374,7 +357,7 @@ def predict(source_path: str | os.PathLike, task: str, inputs: Inputs, *, backbo
     model.to(dev).eval()
     with feature_cache(arrays, "video" if spec.is_video else "image") as reader, torch.inference_mode():
         data = TaskData(spec, [row], reader, text, source.spec.seed)
-        prediction = decode_task(model, tokenizer, data, 1, dev, progress=False)[EXAMPLE_ID]
+        prediction = decode_task(model, tokenizer, data, 1, dev, False, source.spec.precision)[EXAMPLE_ID]
     result["prediction"] = prediction
     if spec.family == "video_qa":
         idx = prediction[1:] if prediction.startswith("a") else ""
@@ -386,6 +369,8 @@ def predict(source_path: str | os.PathLike, task: str, inputs: Inputs, *, backbo
 # -- CLI ------------------------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from vlpeft.device import DEVICE_HELP, device_arg
+
     parser.add_argument("source", metavar="RUN_OR_EXPORT_DIR",
                         help="a run directory (run.json + adapter.safetensors) or a `vlpeft export` folder")
     parser.add_argument("--task", required=True, choices=list(TASKS), help="the task to run (one of the run's tasks)")
@@ -410,7 +395,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, help="resize frames so the shorter side is S pixels (default: as the run)")
     parser.add_argument("--backend", choices=("torchcodec", "pyav", "decord"),
                         help="video decoder tried first (default: as the run); a bad batch falls back to the next")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--device", default="auto", type=device_arg, help=f"{DEVICE_HELP} (default auto)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the text")
 

@@ -11,7 +11,7 @@ from vlpeft.eval.cli import evaluate_run
 from vlpeft.features.cache import FeatureReader
 from vlpeft.features.clip_loader import load_clip
 from vlpeft.io import read_jsonl
-from vlpeft.predict import Inputs, PredictError, image_features, open_source, predict, sampling_spec, video_features
+from vlpeft.predict import Inputs, image_features, open_source, predict, sampling_spec, video_features
 from vlpeft.tasks import TASKS
 from vlpeft.train.data import load_examples
 
@@ -148,7 +148,7 @@ def test_predict_cuda_when_present(pworld, evaluated):
 
 
 def test_source_rejects_a_wrong_flag_early(pworld):
-    with pytest.raises(PredictError, match="cuda:N"):
+    with pytest.raises(ValueError, match="cuda:N"):
         predict(pworld["image_run"], "caption", Inputs(images=[str(pworld["images"] / "img0.png")]),
                 backbone=str(pworld["t5"]), device="gpu")
 
