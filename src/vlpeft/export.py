@@ -203,7 +203,8 @@ def model_card(info: dict[str, Any]) -> str:
     """README.md of the export (a Hugging Face model card with YAML front matter)."""
     spec, params, metrics = info["run"], info["params"], info.get("metrics")
     lines = ["---", "library_name: peft" if info["peft"] else "library_name: transformers", "license: mit",
-             f"base_model: {info['backbone']}", "tags:", "- vlpeft", f"- {spec['method']}",
+             *([] if Path(info["backbone"]).exists() else [f"base_model: {info['backbone']}"]),  # a hub id only
+             "tags:", "- vlpeft", f"- {spec['method']}",
              *[f"- {t}" for t in spec["tasks"]], "---", "",
              f"# {spec['method']} on {spec['backbone']} ({spec['group']} tasks)", "",
              f"A parameter-efficient tuning run exported by vlpeft {__version__} (`vlpeft export`).", "",
