@@ -94,3 +94,17 @@ def test_verb_reports_a_corrupt_file_in_one_line_without_traceback(tmp_path):
     assert proc.returncode == 1
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and str(path) in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_truncated_backbone_safetensors(tmp_path):
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from vlpeft.models.build import build_model
+
+    folder = tmp_path / "t5"
+    config = T5Config(vocab_size=64, d_model=16, d_kv=4, d_ff=32, num_layers=1, num_heads=2)
+    T5ForConditionalGeneration(config).save_pretrained(folder)
+    truncate(folder / "model.safetensors")
+    with pytest.raises(ValueError) as err:
+        build_model(folder, feat_dim=8)
+    assert "corrupt or truncated" in one_line_naming(err, folder)

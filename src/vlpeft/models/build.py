@@ -56,7 +56,13 @@ def build_model(name_or_path: str | os.PathLike, *, feat_dim: int, from_config: 
     if dropout is not None:
         set_dropout(config, dropout)
     cls = BACKBONE_CLASSES[found_arch]
-    backbone = cls(config) if from_config else cls.from_pretrained(name, config=config)
+    if from_config:
+        backbone = cls(config)
+    else:
+        from vlpeft.io import reading
+
+        with reading(name, "backbone checkpoint"):  # a truncated model.safetensors: one line naming it
+            backbone = cls.from_pretrained(name, config=config)
     resize_vocabulary(backbone, vocab)
     return VLModel(backbone, feat_dim=feat_dim)
 
