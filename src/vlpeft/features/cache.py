@@ -105,7 +105,12 @@ class H5Reader:
 
     def get(self, key: str) -> np.ndarray:
         """The array stored under ``key``; ``KeyError`` naming the key and the file if absent."""
-        data = self._dataset(key)[()]
+        dataset = self._dataset(key)
+        try:
+            data = dataset[()]
+        except OSError as e:  # a truncated or damaged file can open and still fail here
+            raise ValueError(f"{self.path}: entry {key!r} cannot be read, the file is corrupt or truncated "
+                             f"({str(e).splitlines()[0][:160]})") from None
         return data.astype(self.dtype) if self.dtype is not None else data
 
     def shape(self, key: str) -> tuple[int, ...]:
