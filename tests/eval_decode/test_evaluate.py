@@ -123,6 +123,9 @@ def test_checkpoint_generation_settings_as_transformers_4_2_1_applied():
     for row in out.tolist():  # no trigram repeats under no_repeat_ngram_size=3
         grams = [tuple(row[i:i + 3]) for i in range(len(row) - 2)]
         assert len(grams) == len(set(grams))
+    assert not bool((out[:, 1] == 0).all())  # the configured forced BOS (id 0) is not applied
+    forced = bart.generate(ids, torch.ones_like(ids), torch.randn(2, 1, 49, 8), "vqa", num_beams=1, max_length=20)
+    assert bool((forced[:, 1] == 0).all())  # ... which the checkpoint's config alone would apply
     t5 = build_model("tiny-t5", feat_dim=8, from_config=True)
     assert "no_repeat_ngram_size" not in generation_kwargs(TASKS["caption"], t5)
     assert generation_kwargs(TASKS["caption"], t5)["forced_eos_token_id"] is None
