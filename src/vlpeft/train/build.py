@@ -4,7 +4,6 @@ backbone built from a config (random frozen weights, seeded) is the same at eval
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
