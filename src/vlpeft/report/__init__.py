@@ -2,7 +2,9 @@
 
 ``build_report`` writes, under ``out_dir``:
 
-- ``tables/<group>_<backbone>.{md,tex,csv}``: one row per method, mean ± sample std over seeds;
+- ``tables/<group>_<backbone>.{md,tex,csv}``: one row per method, mean ± sample std over seeds, the
+  column's best mean in bold and ``≈`` where a row differs from it by less than the seeds' std; with
+  ``prior``, a first row ``prior``: the best constant prediction (``vlpeft.report.prior``);
 - ``metrics/summary.json``: every number (all metrics, per-seed values, paper rows and differences);
 - ``plots/efficiency.{png,svg}``: average score vs trainable %.
 """
@@ -18,13 +20,16 @@ from typing import Any
 from vlpeft.io import atomic_path, write_json
 from vlpeft.report.paper import PaperRow, load_paper_map, load_paper_tables, paper_rows
 from vlpeft.report.plot import plot_efficiency
-from vlpeft.report.render import cells, column_keys, to_csv, to_latex, to_markdown
-from vlpeft.report.runs import Table, build_tables, load_run, order_methods
+from vlpeft.report.render import TIE, cells, column_keys, column_marks, to_csv, to_latex, to_markdown, within_std
+from vlpeft.report.runs import Table, build_tables, load_run, order_methods, prior_row
 
 __all__ = ["build_report"]
 
 SUMMARY_NOTE = ("Scores on a 0-100 scale (CIDEr x100). std = sample standard deviation (ddof=1) over "
-                "seeds, null with one seed. diff = ours (mean) - paper.")
+                "seeds, null with one seed. diff = ours (mean) - paper. within_std_of_best: the headline "
+                "mean differs from the column's best by less than the larger of the two stds. avg_within_std: "
+                "pairs of methods whose Avg means differ by less than the larger of their stds. prior: the "
+                "best constant prediction chosen on the train split, scored on the evaluation split.")
 
 
 def _file_stem(name: str) -> str:
@@ -42,8 +47,10 @@ def _paper_dict(p: PaperRow | None) -> dict[str, Any] | None:
     return {"table": p.table, "row": p.row, "params_pct": p.params_pct, "scores": p.scores, "std": p.std}
 
 
-def _summary(table: Table, papers: Mapping[str, PaperRow], paper_tables: list[str]) -> dict[str, Any]:
+def _summary(table: Table, papers: Mapping[str, PaperRow], paper_tables: list[str],
+             prior: Mapping[str, Any] | None) -> dict[str, Any]:
     rows = []
+    marks = column_marks(table)
     for row in table.rows:
         paper = papers.get(row.method)
         rows.append({
@@ -53,20 +60,30 @@ def _summary(table: Table, papers: Mapping[str, PaperRow], paper_tables: list[st
             "tasks": {t: {m: s.as_dict() for m, s in ms.items()} for t, ms in row.metrics.items()},
             "average": row.average.as_dict(),
             "headline": {k: {"mean": c.ours.mean if c.ours else None, "std": c.ours.std if c.ours else None,
-                             "paper": c.paper, "diff": c.diff}
+                             "paper": c.paper, "diff": c.diff, "best": marks.get((row.method, k)) == "best",
+                             "within_std_of_best": marks.get((row.method, k)) == TIE}
                          for k, c in zip(column_keys(table), cells(table, row, paper))},
             "paper": _paper_dict(paper),
         })
-    return {"group": table.group, "backbone": table.backbone, "tasks": table.tasks,
-            "paper_tables": paper_tables, "rows": rows}
+    ties = [[a.method, b.method] for i, a in enumerate(table.rows) for b in table.rows[i + 1:]
+            if within_std(a.average, b.average)]
+    out = {"group": table.group, "backbone": table.backbone, "tasks": table.tasks,
+           "paper_tables": paper_tables, "rows": rows, "avg_within_std": ties}
+    if table.prior is not None and prior is not None:
+        out["prior"] = {"tasks": {t: dict(prior[t]) for t in table.tasks}, "average": table.prior.average.mean}
+    return out
 
 
 def build_report(run_files: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
                  method_order: Sequence[str] | None = None,
                  paper: Mapping[str, Sequence[str]] | None = None,
                  paper_tables_path: str | os.PathLike | None = None,
-                 paper_map_path: str | os.PathLike | None = None) -> dict[str, Any]:
+                 paper_map_path: str | os.PathLike | None = None,
+                 prior: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Read the runs' metrics.json files and write tables, summary and plot under ``out_dir``.
+
+    ``prior`` maps every task of the tables to its prior (``vlpeft.report.prior.compute_prior``);
+    given, every table starts with a ``prior`` row.
 
     ``paper`` maps ``"<group>_<backbone>"`` to the paper tables it reproduces (``"<paper>/<table id>"``,
     in priority order); it needs ``paper_tables_path`` and ``paper_map_path``. Returns the summary.
@@ -74,6 +91,9 @@ def build_report(run_files: Sequence[str | os.PathLike], out_dir: str | os.PathL
     if not run_files:
         raise ValueError("no metrics.json files given")
     tables = build_tables([load_run(p) for p in run_files], method_order)
+    if prior is not None:
+        for t in tables:
+            t.prior = prior_row(t.tasks, dict(prior), f" of table {t.name}")
     paper = dict(paper or {})
     papers: dict[str, dict[str, PaperRow]] = {}
     verification: dict[str, str] = {}
@@ -98,7 +118,7 @@ def build_report(run_files: Sequence[str | os.PathLike], out_dir: str | os.PathL
         _write_text(stem.parent / f"{stem.name}.md", to_markdown(t, rows, ids, verification))
         _write_text(stem.parent / f"{stem.name}.tex", to_latex(t, rows, ids, verification))
         _write_text(stem.parent / f"{stem.name}.csv", to_csv(t, rows, ids))
-        summary_tables.append(_summary(t, rows, ids))
+        summary_tables.append(_summary(t, rows, ids, prior))
     order = order_methods((r.method for t in tables for r in t.rows), method_order)
     plot_efficiency(tables, papers, order, out / "plots" / "efficiency.png", out / "plots" / "efficiency.svg")
     summary = {"note": SUMMARY_NOTE, "tables": summary_tables}

@@ -7,6 +7,7 @@ import argparse
 from vlpeft.report import build_report
 from vlpeft.report.paper import parse_paper_args
 from vlpeft.report.runs import expand_runs
+from vlpeft.tasks import SPLITS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,13 +25,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the papers' numbers (default: config/paper/paper_tables.json)")
     parser.add_argument("--paper-map", default="config/paper/paper_map.json",
                         help="our names -> the papers' row/score names (default: config/paper/paper_map.json)")
+    parser.add_argument("--data", default=None, metavar="DIR",
+                        help="the data set (data/<ds>): add a 'prior' row to every table, the best constant "
+                             "prediction chosen on its train split and scored on --split")
+    parser.add_argument("--split", default="test", choices=SPLITS, help="split the prior is scored on (default: test)")
 
 
 def run(args: argparse.Namespace) -> int:
     order = [m.strip() for m in args.method_order.split(",") if m.strip()] if args.method_order else None
-    summary = build_report(expand_runs(args.runs), args.out, method_order=order,
+    runs = expand_runs(args.runs)
+    prior = None
+    if args.data is not None:
+        from vlpeft.report.prior import compute_prior
+        from vlpeft.report.runs import load_run
+
+        tasks = dict.fromkeys(t for p in runs for t in load_run(p).tasks)
+        prior = compute_prior(args.data, list(tasks), args.split)
+    summary = build_report(runs, args.out, method_order=order,
                            paper=parse_paper_args(args.paper),
-                           paper_tables_path=args.paper_tables, paper_map_path=args.paper_map)
+                           paper_tables_path=args.paper_tables, paper_map_path=args.paper_map, prior=prior)
     for t in summary["tables"]:
         print(f"{t['group']}/{t['backbone']}: {len(t['rows'])} methods -> {args.out}/tables/")
+        if "prior" in t:
+            print(f"  prior: " + ", ".join(f"{k} {v['score']:.2f} ({v['prediction']!r})"
+                                           for k, v in t["prior"]["tasks"].items())
+                  + f"; Avg {t['prior']['average']:.2f}")
     return 0

@@ -76,6 +76,7 @@ class Table:
     backbone: str
     tasks: list[str]
     rows: list[Row] = field(default_factory=list)
+    prior: Row | None = None  # the constant-prediction baseline (``vlpeft.report.prior``), if given
 
     @property
     def name(self) -> str:
@@ -179,6 +180,20 @@ def registry_order() -> list[str]:
     except ImportError:
         return []
     return list(METHODS)
+
+
+PRIOR_NAME = "prior"
+
+
+def prior_row(tasks: Sequence[str], prior: dict[str, dict[str, Any]], where: str = "") -> Row:
+    """The prior as a table row: one value per task's headline metric, Avg their mean, 0 parameters."""
+    missing = [t for t in tasks if t not in prior]
+    if missing:
+        raise KeyError(f"prior{where}: no prior for task(s) {', '.join(missing)}")
+    metrics = {t: {TASKS[t].metric: Stat((float(prior[t]["score"]),))} for t in tasks}
+    avg = math.fsum(float(prior[t]["score"]) for t in tasks) / len(tasks)
+    zero = Stat((0.0,))
+    return Row(PRIOR_NAME, [], {"trainable": zero, "total": zero, "percent": zero}, metrics, Stat((avg,)))
 
 
 def build_tables(runs: Sequence[Run], method_order: Sequence[str] | None = None) -> list[Table]:
