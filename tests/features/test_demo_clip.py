@@ -15,10 +15,14 @@ def test_clip_demo_builds_loadable_deterministic_checkpoints(tmp_path):
     outs = []
     for run in ("a", "b"):
         rn, vit = tmp_path / run / "clip_rn.pt", tmp_path / run / "clip_vit.pt"
-        rc = main(["clip-demo", "--data", str(data), "--out-rn", str(rn), "--out-vit", str(vit), "--steps", "2"])
+        rc = main(["clip-demo", "--data", str(data), "--out-rn", str(rn), "--out-vit", str(vit), "--demo-steps", "2"])
         assert rc == 0
         outs.append((sha256_file(rn), sha256_file(vit)))
     assert outs[0] == outs[1]  # byte-identical across two runs
+    rn1, vit1 = tmp_path / "one" / "clip_rn.pt", tmp_path / "one" / "clip_vit.pt"
+    assert main(["clip-demo", "--data", str(data), "--out-rn", str(rn1), "--out-vit", str(vit1), "--demo-steps", "2",
+                 "--jobs", "1"]) == 0
+    assert (sha256_file(rn1), sha256_file(vit1)) == outs[0]  # the towers in parallel or one after the other
     rn_model, _ = load_clip(tmp_path / "a" / "clip_rn.pt", "cpu")
     vit_model, _ = load_clip(tmp_path / "a" / "clip_vit.pt", "cpu")
     assert is_resnet(rn_model) and not is_resnet(vit_model)
@@ -36,7 +40,7 @@ def test_clip_demo_report_and_missing_captions(tmp_path):
     assert 0 <= rn["i2t_r1"] <= 1 and rn["steps"] == 1
     (data / "annotations" / "pretrain" / "video_captions.jsonl").unlink()
     rc = main(["clip-demo", "--data", str(data), "--out-rn", str(tmp_path / "x.pt"), "--out-vit",
-               str(tmp_path / "y.pt"), "--steps", "1"])
+               str(tmp_path / "y.pt"), "--demo-steps", "1"])
     assert rc == 1 and not (tmp_path / "x.pt").exists()  # inputs are checked before any training
 
 
