@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from vlpeft.run_files import ADAPTER_FILE
 from vlpeft.tasks import TASKS, get_task
-
-ADAPTER_FILE = "adapter.safetensors"
 EXPORT_FILE = "export.json"
 MERGED_BACKBONE_DIR = "backbone"
 VIS_WEIGHT = "visual_embedding.feat_embedding.0.weight"  # (d_model, feat_dim) in the adapter file

@@ -23,16 +23,17 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
+from vlpeft.constants import ARCHS
 from vlpeft.device import DEVICE_HELP, DEVICE_PATTERN
+from vlpeft.run_files import SPLIT_METRICS  # noqa: F401 (the workflow's METRICS_FILE)
 from vlpeft.tasks import GROUPS, TASKS
 
 DEFAULT_CONFIG = "config/config.yaml"
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-DEMO_BACKBONE_KEYS = ("t5", "bart")
+DEMO_BACKBONE_KEYS = ARCHS  # models/<ds>/<arch>
 # clip.load names (clip.available_models(), without importing clip/torch): anything else is a path.
 CLIP_MODEL_NAMES = ("RN50", "RN101", "RN50x4", "RN50x16", "RN50x64", "ViT-B/32", "ViT-B/16", "ViT-L/14",
                     "ViT-L/14@336px")
-SPLIT_METRICS = {"test": "metrics.json", "val": "metrics_val.json"}  # vlpeft.eval.cli.output_paths
 
 
 class ConfigError(ValueError):
@@ -311,7 +312,7 @@ def _check_paths(config: dict[str, Any], root: Path, err) -> None:
 
 
 def _check_method_overrides(config: dict[str, Any], methods: list[str], err) -> None:
-    from vlpeft.pet.method_config import ARCHS, METHODS, resolve
+    from vlpeft.pet.method_config import METHODS, resolve
 
     for method, overrides in config.get("method_overrides", {}).items():
         if method not in methods:
@@ -347,13 +348,14 @@ def _check_data(config: dict[str, Any], err) -> None:
                   "(data.video_features)")
 
 
-def method_set_args(config: dict[str, Any], method: str) -> list[str]:
-    """The ``--set key=value`` arguments of a method's overrides, in sorted (deterministic) order,
-    as a list of words (the rule quotes each)."""
-    overrides = config.get("method_overrides", {}).get(method, {})
+def method_override_args(config: dict[str, Any], method: str) -> list[str]:
+    """The ``--method-override key=value`` arguments of ``method_overrides.<method>``, in sorted
+    (deterministic) order, as a list of words (the rule quotes each)."""
+    from vlpeft.cli_args import METHOD_OVERRIDE_FLAG
+
     words: list[str] = []
-    for k, v in sorted(overrides.items()):
-        words += ["--set", f"{k}={yaml_scalar(v)}"]
+    for k, v in sorted(config.get("method_overrides", {}).get(method, {}).items()):
+        words += [METHOD_OVERRIDE_FLAG, f"{k}={yaml_scalar(v)}"]
     return words
 
 

@@ -69,9 +69,9 @@ def test_deterministic_and_no_garbage(scores):
     tok_dir = os.path.dirname(ptbtokenizer.__file__)
     before = sorted(os.listdir(tok_dir))
     refs = {e["id"]: e["captions"] for e in EXAMPLES}
-    again = caption.caption_scores(PREDS, refs, with_meteor=False)
+    again = caption.caption_scores(PREDS, refs, meteor=False)
     assert again == {**scores, "METEOR": None}  # skipped METEOR is recorded as null
-    assert caption.caption_scores(PREDS, refs, with_meteor=False) == again
+    assert caption.caption_scores(PREDS, refs, meteor=False) == again
     assert sorted(os.listdir(tok_dir)) == before  # no temp files left beside the jar
 
 

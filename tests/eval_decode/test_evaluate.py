@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vlpeft.cli import main
-from vlpeft.eval.cli import evaluate_run
+from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.eval.decode import generation_kwargs, true_false_ids
 from vlpeft.eval.metrics import average, score_task
 from vlpeft.features.cache import FeatureReader

@@ -34,7 +34,7 @@ def _inputs_embeds(model, seed=0):
 
 @pytest.fixture(scope="module")
 def exported(pworld, tmp_path_factory):
-    from vlpeft.eval.cli import evaluate_run
+    from vlpeft.eval.evaluate import evaluate_run
 
     evaluate_run(pworld["image_run"], str(pworld["data"]), str(pworld["t5"]), features_image=str(pworld["image"]),
                  batch_size=2, device="cpu", progress=False, meteor=False)  # metrics.json for the card

@@ -64,14 +64,14 @@ def test_apply_twice_or_without_tasks_fails():
 
 
 def test_cli_params_json(capsys):
-    assert main(["params", "--backbone", "tiny-t5", "--method", "vl_pet_small", "--set", "r=8", "--json"]) == 0
+    assert main(["params", "--backbone", "tiny-t5", "--method", "vl_pet_small", "--method-override", "r=8", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["method"] == "vl_pet_small" and rows[0]["tasks"] == "image"
     assert 0 < rows[0]["trainable"] < rows[0]["total"]
 
 
 def test_cli_params_bad_setting(capsys):
-    assert main(["params", "--backbone", "tiny-bart", "--method", "bitfit", "--set", "nope=1"]) == 1
+    assert main(["params", "--backbone", "tiny-bart", "--method", "bitfit", "--method-override", "nope=1"]) == 1
     assert "'nope'" in capsys.readouterr().err
 
 

@@ -70,7 +70,7 @@ def train(paths: dict[str, Path], out: Path, group: str, method: str, tasks: lis
           overrides: dict | None = None) -> Path:
     from vlpeft.train import RunSpec, TrainConfig, train_run
 
-    spec = RunSpec(group=group, backbone="t5", method=method, seed=3, tasks=tasks, overrides=overrides or {})
+    spec = RunSpec(group=group, backbone="t5", method=method, seed=3, tasks=tasks, method_overrides=overrides or {})
     train_run(TrainConfig(run=spec, data=str(paths["data"]), backbone=str(paths["t5"]), out=str(out),
                           features_image=str(paths["image"]), features_video=str(paths["video"]),
                           epochs=1, batch_size=4, lr=1e-2, progress=False))

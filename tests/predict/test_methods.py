@@ -3,7 +3,7 @@
 import pytest
 from predictworld import train
 
-from vlpeft.eval.cli import evaluate_run
+from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.io import read_jsonl
 from vlpeft.predict import Inputs, predict
 from vlpeft.tasks import TASKS

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vlpeft.cli import main
-from vlpeft.eval.cli import evaluate_run
+from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.features.cache import FeatureReader
 from vlpeft.features.clip_loader import load_clip
 from vlpeft.io import read_jsonl

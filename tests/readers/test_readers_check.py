@@ -38,7 +38,7 @@ def test_missing_and_mismatched_files_name_the_file_and_source(vlt5_root: Path, 
     assert findings["testdev"].status == "missing"
     assert findings["features_train"].status == "optional_missing" and not findings["features_train"].is_problem
 
-    assert run_verb(check_verb, ["--manifest", str(manifest), "--root", str(vlt5_root), "--no-progress"]) == 1
+    assert run_verb(check_verb, ["--datasets", str(manifest), "--root", str(vlt5_root), "--no-progress"]) == 1
     lines = capsys.readouterr().out.splitlines()
     missing = next(line for line in lines if line.startswith("MISSING"))
     assert "gqa:testdev" in missing and "GQA/testdev.json" in missing and f"get it from: {HF}" in missing
@@ -50,7 +50,7 @@ def test_missing_and_mismatched_files_name_the_file_and_source(vlt5_root: Path, 
 
 
 def test_unpinned_files_print_their_digest_and_pass(vlt5_root: Path, capsys: pytest.CaptureFixture) -> None:
-    argv = ["--manifest", "gqa", "nlvr", "--manifest-dir", str(MANIFEST_DIR), "--root", str(vlt5_root), "--no-progress"]
+    argv = ["--datasets", "gqa", "nlvr", "--manifest-dir", str(MANIFEST_DIR), "--root", str(vlt5_root), "--no-progress"]
     assert run_verb(check_verb, argv) == 0
     out = capsys.readouterr().out
     digest = sha256_file(vlt5_root / "nlvr" / "valid.json")
@@ -62,7 +62,7 @@ def test_size_mismatch_and_no_hash(vlt5_root: Path, tmp_path: Path, capsys: pyte
     manifest = pinned_gqa(tmp_path, vlt5_root)
     with (vlt5_root / "GQA" / "train.json").open("a") as f:
         f.write(" ")
-    argv = ["--manifest", str(manifest), "--root", str(vlt5_root), "--no-hash", "--no-progress"]
+    argv = ["--datasets", str(manifest), "--root", str(vlt5_root), "--no-hash", "--no-progress"]
     assert run_verb(check_verb, argv) == 1
     assert "SIZE_MISMATCH    gqa:train  GQA/train.json: size" in capsys.readouterr().out
 
@@ -110,6 +110,6 @@ def test_through_the_cli(vlt5_root: Path, monkeypatch: pytest.MonkeyPatch, capsy
 
     monkeypatch.setitem(cli.VERBS, "data-check", ("vlpeft.data.check", "check data"))
     base = ["data-check", "--root", str(vlt5_root), "--manifest-dir", str(MANIFEST_DIR), "--no-progress"]
-    assert cli.main(base + ["--manifest", "nlvr"]) == 0
-    assert cli.main(base + ["--manifest", "coco"]) == 1  # unknown name: one error line, no traceback
+    assert cli.main(base + ["--datasets", "nlvr"]) == 0
+    assert cli.main(base + ["--datasets", "coco"]) == 1  # unknown name: one error line, no traceback
     assert "vlpeft data-check: error: " in capsys.readouterr().err

@@ -95,7 +95,7 @@ def test_prepare_refuses_a_demo_world_and_unknown_names(vlt5_root: Path, tmp_pat
 
 def test_prepare_verb(vlt5_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "data" / "gqa"
-    argv = ["--dataset", "gqa", "caption", "--root", str(vlt5_root), "--out", str(out),
+    argv = ["--datasets", "gqa", "caption", "--root", str(vlt5_root), "--out", str(out),
             "--manifest-dir", str(MANIFEST_DIR), "--no-progress"]
     assert run_verb(prepare_verb, argv) == 0
     printed = capsys.readouterr().out

@@ -77,7 +77,7 @@ def test_best_average_validation_epoch_is_kept_and_reported(world, tmp_path):
     scores beside the last epoch's (docs/methods.md C.8); a resumed run keeps the same best."""
     import json
 
-    from vlpeft.eval.cli import evaluate_run
+    from vlpeft.eval.evaluate import evaluate_run
     from vlpeft.pet.adapter_io import read_adapter_header
     from vlpeft.train import RunSpec, TrainConfig, train_run
 

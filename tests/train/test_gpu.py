@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from vlpeft.eval.cli import evaluate_run
+from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.train import RunSpec, TrainConfig, train_run
 
 pytestmark = [pytest.mark.gpu,

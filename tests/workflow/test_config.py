@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from vlpeft.workflow_config import (ConfigError, check_schema, load_config, load_schema, merge,
-                                    method_set_args, validated)
+                                    method_override_args, validated)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = str(ROOT / "config" / "config.yaml")
@@ -169,11 +169,12 @@ def test_every_device_spelling_is_accepted_by_config_and_verbs(tmp_path, device)
         assert args.device == device
 
 
-def test_method_overrides_become_sorted_set_args():
+def test_method_overrides_become_sorted_method_override_args():
     cfg = {"method_overrides": {"lora_single": {"r": 8, "alpha": 2, "dropout": 0.5, "sharing": "a b"}}}
-    assert method_set_args(cfg, "lora_single") == ["--set", "alpha=2", "--set", "dropout=0.5", "--set", "r=8",
-                                                   "--set", "sharing=a b"]
-    assert method_set_args(cfg, "bitfit") == []
+    flag = "--method-override"
+    assert method_override_args(cfg, "lora_single") == [flag, "alpha=2", flag, "dropout=0.5", flag, "r=8",
+                                                        flag, "sharing=a b"]
+    assert method_override_args(cfg, "bitfit") == []
 
 
 def snakemake(args, cwd=ROOT, timeout=300):

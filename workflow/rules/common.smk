@@ -9,7 +9,8 @@ import shlex
 import sys
 
 from vlpeft.fingerprint import fingerprint
-from vlpeft.workflow_config import DEFAULT_CONFIG, SPLIT_METRICS, ConfigError, method_set_args, validated
+from vlpeft.run_files import ADAPTER_FILE, LOG_FILE
+from vlpeft.workflow_config import DEFAULT_CONFIG, SPLIT_METRICS, ConfigError, method_override_args, validated
 
 
 def _shown(path):
@@ -106,8 +107,17 @@ def epochs(method):
     return config["train"].get("method_epochs", {}).get(method, config["train"]["epochs"])
 
 
+# The one spelling of a run's folder: a wildcard pattern for the rules, run_dir() for one run.
+RUN_DIR = f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}"
+
+
 def run_dir(group, backbone, method, seed):
-    return f"{RUNS}/{group}/{backbone}/{method}/seed{seed}"
+    return RUN_DIR.format(group=group, backbone=backbone, method=method, seed=seed)
+
+
+def table_keys():
+    """(group, backbone) of every table, in order: the one place that lists the tables."""
+    return [(group, backbone) for group, spec in sorted(config["groups"].items()) for backbone in spec["backbones"]]
 
 
 def all_runs():
@@ -119,11 +129,7 @@ def all_runs():
 
 
 def final_targets():
-    tables = [
-        f"{RESULTS}/tables/{group}_{backbone}.md"
-        for group, spec in sorted(config["groups"].items())
-        for backbone in spec["backbones"]
-    ]
+    tables = [f"{RESULTS}/tables/{group}_{backbone}.md" for group, backbone in table_keys()]
     return tables + [f"{RESULTS}/metrics/summary.json", f"{RESULTS}/plots/efficiency.png"]
 
 
@@ -149,7 +155,7 @@ def _train_recipe(wildcards):
     """The recipe flags of a run, as words (the shell command quotes each)."""
     train = config["train"]
     words = ["--epochs", epochs(wildcards.method), "--lr-scale", train["lr_scale"]]
-    words += ["--warmup-ratio", train["warmup_ratio"], "--clip-norm", train["grad_clip"]]
+    words += ["--warmup-ratio", train["warmup_ratio"], "--grad-clip", train["grad_clip"]]
     words += ["--checkpoint-every", train["checkpoint_every"], "--device", train["device"]]
     if train.get("lr") is not None:  # null = the method's paper lr
         words += ["--lr", train["lr"]]

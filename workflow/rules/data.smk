@@ -34,6 +34,6 @@ else:
         resources:
             mem_mb=8000,
         shell:
-            "({VLPEFT} data-check --manifest {params.datasets:q} --root {params.root:q} --no-progress"
-            " && {VLPEFT} data-prepare --dataset {params.datasets:q} --root {params.root:q} --out {params.out:q}"
+            "({VLPEFT} data-check --datasets {params.datasets:q} --root {params.root:q} --no-progress"
+            " && {VLPEFT} data-prepare --datasets {params.datasets:q} --root {params.root:q} --out {params.out:q}"
             " --no-progress) > {log:q} 2>&1"

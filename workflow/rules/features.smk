@@ -19,7 +19,7 @@ rule clip_demo:
         mem_mb=4000,
     shell:
         "{VLPEFT} clip-demo --data {params.data:q} --out-rn {output.rn:q} --out-vit {output.vit:q}"
-        " --steps {params.steps:q} --backend {params.backend:q} --threads 1 > {log:q} 2>&1"
+        " --demo-steps {params.steps:q} --backend {params.backend:q} --threads 1 > {log:q} 2>&1"
 
 
 if IMAGE_FEATURES:

@@ -7,8 +7,7 @@ rule tables:
     output:
         tables=[
             f"{RESULTS}/tables/{group}_{backbone}.{ext}"
-            for group, spec in sorted(config["groups"].items())
-            for backbone in spec["backbones"]
+            for group, backbone in table_keys()
             for ext in ("md", "tex", "csv")
         ],
         summary=f"{RESULTS}/metrics/summary.json",

@@ -7,8 +7,8 @@ rule train:
         features=group_features,
         backbone=backbone_input,
     output:
-        adapter=f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}/adapter.safetensors",
-        log=f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}/train_log.jsonl",
+        adapter=f"{RUN_DIR}/{ADAPTER_FILE}",
+        train_log=f"{RUN_DIR}/{LOG_FILE}",
     wildcard_constraints:
         group="image|video",
         seed=r"\d+",
@@ -18,7 +18,7 @@ rule train:
         tasks=lambda w: ",".join(_group(w)["tasks"]),
         batch=lambda w: config["train"]["batch_size"][w.backbone],
         recipe=_train_recipe,
-        overrides=lambda w: method_set_args(config, w.method),
+        method_overrides=lambda w: method_override_args(config, w.method),
         out=lambda w, output: os.path.dirname(output.adapter),
         code=code("train"),
     log:
@@ -32,16 +32,16 @@ rule train:
         " --backbone {params.backbone:q} --backbone-name {wildcards.backbone:q} --method {wildcards.method:q}"
         " --group {wildcards.group:q} --threads 1"
         " --tasks {params.tasks:q} --seed {wildcards.seed:q} --batch-size {params.batch:q}"
-        " {params.recipe:q} {params.overrides:q} --out {params.out:q} > {log:q} 2>&1"
+        " {params.recipe:q} {params.method_overrides:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule evaluate:
     input:
-        adapter=f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}/adapter.safetensors",
+        adapter=f"{RUN_DIR}/{ADAPTER_FILE}",
         features=group_features,
         backbone=backbone_input,
     output:
-        metrics=f"{RUNS}/{{group}}/{{backbone}}/{{method}}/seed{{seed}}/{METRICS_FILE}",
+        metrics=f"{RUN_DIR}/{METRICS_FILE}",
     wildcard_constraints:
         group="image|video",
         seed=r"\d+",

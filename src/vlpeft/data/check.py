@@ -15,8 +15,8 @@ from vlpeft.data.readers.manifest import check_manifest, load_manifest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", nargs="+", required=True, metavar="YAML",
-                        help="data manifest files, or data set names looked up in --manifest-dir")
+    parser.add_argument("--datasets", nargs="+", required=True, metavar="NAME",
+                        help="data set names looked up in --manifest-dir (config data.datasets), or manifest files")
     parser.add_argument("--root", required=True, help="folder the manifests' relative paths start from")
     parser.add_argument("--manifest-dir", default=DEFAULT_MANIFEST_DIR,
                         help="where data set names are looked up (default: %(default)s)")
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     findings = []
-    for name in args.manifest:
+    for name in args.datasets:
         manifest = load_manifest(manifest_path(name, args.manifest_dir))
         findings += check_manifest(manifest, args.root, hash_files=not args.no_hash, progress=not args.no_progress)
     for f in findings:

@@ -11,8 +11,9 @@ from vlpeft.data.readers.video import VIDEO_CAPTION_MODES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", nargs="+", required=True, metavar="NAME",
-                        help="data set names (config/data/<NAME>.yaml) or manifest paths, e.g. vqa gqa nlvr caption")
+    parser.add_argument("--datasets", nargs="+", required=True, metavar="NAME",
+                        help="data set names (config/data/<NAME>.yaml; config data.datasets) or manifest paths, "
+                             "e.g. vqa gqa nlvr caption")
     parser.add_argument("--root", required=True, help="folder the manifests' relative paths start from")
     parser.add_argument("--out", required=True, help="output folder, e.g. data/<dataset>")
     parser.add_argument("--manifest-dir", default=DEFAULT_MANIFEST_DIR,
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    manifest = prepare(args.dataset, args.root, args.out, manifest_dir=args.manifest_dir,
+    manifest = prepare(args.datasets, args.root, args.out, manifest_dir=args.manifest_dir,
                        progress=not args.no_progress, video_captions=args.video_captions)
     for task, splits in manifest["examples"].items():
         counts = ", ".join(f"{split} {n}" for split, n in splits.items())

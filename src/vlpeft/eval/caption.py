@@ -86,12 +86,12 @@ def _meteor() -> Iterator[Meteor]:
 
 
 def caption_scores(predictions: Mapping[str, str], references: Mapping[str, Sequence[str]],
-                   with_meteor: bool = True) -> dict[str, float | str | None]:
+                   meteor: bool = True) -> dict[str, float | str | None]:
     """Corpus-level CIDEr (CIDEr-D), BLEU-4, METEOR and ROUGE-L on a 0-100 scale.
 
     ``predictions[key]`` is one generated caption, ``references[key]`` its reference captions. CIDEr's
     document frequencies come from all references of the evaluated corpus, as in pycocoevalcap.
-    ``with_meteor=False`` skips METEOR (its Java start-up loads paraphrase tables for seconds).
+    ``meteor=False`` skips METEOR (its Java start-up loads paraphrase tables for seconds).
     """
     keys = sorted(references)
     if sorted(predictions) != keys:
@@ -108,7 +108,7 @@ def caption_scores(predictions: Mapping[str, str], references: Mapping[str, Sequ
         out: dict[str, float | str | None] = {
             "CIDEr": 100.0 * float(cider), "BLEU-4": 100.0 * float(bleu[3]), "ROUGE_L": 100.0 * float(rouge)}
         out["METEOR"] = None  # skipped on request
-        if with_meteor:
-            with _meteor() as meteor:
-                out["METEOR"] = 100.0 * float(meteor.compute_score(gts, res)[0])
+        if meteor:
+            with _meteor() as scorer:
+                out["METEOR"] = 100.0 * float(scorer.compute_score(gts, res)[0])
     return {**out, "SPICE": None, "SPICE_note": SPICE_NOTE}

@@ -1,122 +1,30 @@
-"""`vlpeft evaluate`: decode and score a trained run.
+"""`vlpeft evaluate`: decode and score a trained run (``vlpeft.eval.evaluate.evaluate_run``).
 
-Rebuilds the run's model exactly as `vlpeft train` did (``run.json``: backbone, method, seed,
-tasks), loads ``adapter.safetensors`` (the last-epoch weights, as the papers report), decodes every
-task of the split and writes, into the run directory:
-
-- ``predictions/<task>.jsonl``: ``{"id", "prediction"}`` sorted by id;
-- ``metrics.json``: ``{"group", "backbone", "method", "seed", "params": {"trainable", "total",
-  "percent"}, "tasks": {task: {metric: value}}, "average"}`` (0-100 scale; docs/interfaces.md).
-
-A split other than ``test`` goes to ``predictions_<split>/`` and ``metrics_<split>.json``.
-"""
+Every flag is named as its config key and as the parameter of ``evaluate_run`` it sets
+(``evaluate.meteor`` -> ``--meteor/--no-meteor`` -> ``meteor``); defaults are ``evaluate_run``'s."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any
 
+from vlpeft.cli_args import add_run_arguments, default_of, task_list
+from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.eval.vqa_norm import VQA_SCORERS
-from vlpeft.io import write_json, write_jsonl
 from vlpeft.tasks import SPLITS, get_task
-from vlpeft.train.cli import add_run_arguments
-
-ADAPTER_FILE = "adapter.safetensors"
-BEST_ADAPTER_FILE = "adapter_best.safetensors"  # written by `vlpeft train --keep-best-val`
-
-
-def output_paths(run_dir: Path, split: str) -> tuple[Path, Path]:
-    """(predictions directory, metrics file) of ``split``."""
-    if split == "test":
-        return run_dir / "predictions", run_dir / "metrics.json"
-    return run_dir / f"predictions_{split}", run_dir / f"metrics_{split}.json"
-
-
-def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "test",
-                 features_image: str | None = None, features_video: str | None = None,
-                 tasks: list[str] | None = None, batch_size: int = 32, device: str = "auto",
-                 progress: bool = True, meteor: bool = True, vqa_scorer: str = "official2021") -> dict[str, Any]:
-    """Decode and score ``run_dir`` on ``split``; write predictions and metrics; return the metrics.
-
-    ``vqa_scorer``: ``official2021`` or ``vladapter2017`` (the papers' evaluator, docs/methods.md C.7),
-    recorded in metrics.json when VQA is scored. A run trained with ``--keep-best-val`` has an
-    ``adapter_best.safetensors`` too: it is decoded as well (``predictions_best[_<split>]/``) and
-    reported beside the last epoch's under ``best_avg_val`` (VL-PET's video runs, docs/methods.md C.8)."""
-    import torch
-
-    from vlpeft.eval.decode import decode_task
-    from vlpeft.eval.metrics import average, score_task
-    from vlpeft.pet import count_parameters, load_adapter
-    from vlpeft.train.build import RunSpec, build_run_model, feature_dim, open_features, text_options
-    from vlpeft.train.data import TaskData, load_examples
-    from vlpeft.train.distributed import resolve_device
-
-    if split not in SPLITS:
-        raise ValueError(f"--split: expected one of {', '.join(SPLITS)}, got {split!r}")
-    if batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
-    run_dir = Path(run_dir)
-    spec = RunSpec.read(run_dir)
-    chosen = tasks or spec.tasks
-    unknown = sorted(set(chosen) - set(spec.tasks))
-    if unknown:
-        raise KeyError(f"{run_dir}: task(s) {', '.join(unknown)} were not trained in this run ({', '.join(spec.tasks)})")
-    adapter = run_dir / ADAPTER_FILE
-    if not adapter.is_file():
-        raise FileNotFoundError(f"{adapter}: adapter not found (training incomplete?)")
-    reader = open_features(spec, features_image, features_video)
-    examples = {t: load_examples(data, spec.specs[t], split) for t in chosen}
-    first = next((t for t in chosen if examples[t]), None)
-    if first is None:
-        raise ValueError(f"{data}: no {split} examples for {', '.join(chosen)}")
-    model, tokenizer, method_cfg = build_run_model(spec, backbone, feature_dim(reader, spec.specs[first], examples[first][0]))
-    load_adapter(adapter, model)
-    dev = resolve_device(device)
-    model.to(dev).eval()
-    text = text_options(spec, method_cfg)
-    pred_dir, metrics_file = output_paths(run_dir, split)
-
-    def decode_and_score(pred_dir: Path) -> dict[str, dict[str, Any]]:
-        scores: dict[str, dict[str, Any]] = {}
-        with torch.inference_mode():
-            for task in chosen:
-                data_t = TaskData(spec.specs[task], examples[task], reader, text, spec.seed)
-                preds = decode_task(model, tokenizer, data_t, batch_size, dev, progress, spec.precision)
-                write_jsonl(pred_dir / f"{task}.jsonl", [{"id": i, "prediction": preds[i]} for i in sorted(preds)])
-                scores[task] = score_task(task, preds, data_t.examples, meteor=meteor,  # rejected videos left out
-                                          vqa_scorer=vqa_scorer)
-        return scores
-
-    scores = decode_and_score(pred_dir)
-    best = None
-    if (run_dir / BEST_ADAPTER_FILE).is_file():
-        header = load_adapter(run_dir / BEST_ADAPTER_FILE, model)
-        best_scores = decode_and_score(pred_dir.with_name(pred_dir.name.replace("predictions", "predictions_best", 1)))
-        best = {"epoch": header["meta"]["epoch"], "val_average": header["meta"]["val_average"],
-                "tasks": best_scores, "average": average(best_scores)}
-    trainable, total, percent = count_parameters(model)
-    metrics = {"group": spec.group, "backbone": spec.backbone, "method": spec.method, "seed": spec.seed,
-               "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
-               "tasks": scores, "average": average(scores)}
-    if "vqa" in scores:
-        metrics["vqa_scorer"] = vqa_scorer
-    if best is not None:
-        metrics["best_avg_val"] = best
-    write_json(metrics_file, metrics)
-    return metrics
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run directory written by `vlpeft train`")
     add_run_arguments(parser)
-    parser.add_argument("--split", default="test", choices=SPLITS, help="split to decode (default test)")
+    parser.add_argument("--split", default=default_of(evaluate_run, "split"), choices=SPLITS,
+                        help="split to decode (default %(default)s)")
     parser.add_argument("--tasks", help="comma-separated subset of the run's tasks (default: all)")
-    parser.add_argument("--batch-size", type=int, default=32, help="examples per decoding batch (default 32)")
-    parser.add_argument("--vqa-scorer", default="official2021", choices=VQA_SCORERS,
+    parser.add_argument("--batch-size", type=int, default=default_of(evaluate_run, "batch_size"),
+                        help="examples per decoding batch (default %(default)s)")
+    parser.add_argument("--vqa-scorer", default=default_of(evaluate_run, "vqa_scorer"), choices=VQA_SCORERS,
                         help="VQA evaluator: official2021 (default) or vladapter2017, the one behind the papers' tables")
-    parser.add_argument("--no-meteor", action="store_true",
-                        help="skip METEOR (recorded as null): its Java start-up costs seconds per run")
+    parser.add_argument("--meteor", action=argparse.BooleanOptionalAction, default=default_of(evaluate_run, "meteor"),
+                        help="score METEOR (default); --no-meteor records it as null: its Java start-up costs seconds per run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,10 +32,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     metrics = evaluate_run(args.run, args.data, args.backbone, args.split, args.features_image,
-                           args.features_video, tasks, args.batch_size, args.device, not args.no_progress,
-                           meteor=not args.no_meteor, vqa_scorer=args.vqa_scorer)
+                           args.features_video, task_list(args.tasks) or None, args.batch_size, args.device,
+                           not args.no_progress, meteor=args.meteor, vqa_scorer=args.vqa_scorer)
     for task, values in metrics["tasks"].items():
         key = get_task(task).metric
         print(f"{task}: {key} {values[key]:.2f}")

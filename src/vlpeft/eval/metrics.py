@@ -109,7 +109,7 @@ def score_task(task: str, predictions: Mapping[str, str], examples: Sequence[Exa
         if len(set(ids)) != len(ids):
             raise ValueError(f"{task}: duplicate example ids; caption rows must hold all references")
         refs = {i: list(_field(ex, "captions", task)) for i, ex in zip(ids, examples)}
-        return caption_scores({i: predictions[i] for i in ids}, refs, with_meteor=meteor)
+        return caption_scores({i: predictions[i] for i in ids}, refs, meteor=meteor)
     per_example = _per_example_scorer(task, vqa_scorer)
     total = sum(per_example(str(predictions[i]), ex, task) for i, ex in zip(ids, examples))
     return {spec.metric: 100.0 * total / len(ids)}

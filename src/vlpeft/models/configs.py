@@ -14,7 +14,8 @@ from typing import Any
 
 from transformers import BartConfig, PreTrainedConfig, T5Config
 
-ARCHS = ("t5", "bart")
+from vlpeft.constants import ARCHS
+
 NUM_EXTRA_IDS = 100  # <extra_id_0..99> (text sentinels) and <vis_extra_id_0..99> (object order)
 
 _BART_COMMON: dict[str, Any] = {

@@ -18,11 +18,11 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.models.t5.modeling_t5 import T5LayerNorm
 
+from vlpeft.constants import IMAGE_GRID, VIDEO_TOKENS
+
 BOX_DIM = 5  # [x1, x2, y1, y2, area]
 N_IMAGE_ORDERS = 2  # E_img rows: one image, or the two NLVR2 images
-IMAGE_GRID = 49  # CLIP RN101 layer4 map, 7x7
 POOLED_GRID = 6  # --downsample: AdaptiveMaxPool2d((6, 6)) -> 36 tokens per image
-VIDEO_TOKENS = 64
 
 
 def _norm(arch: str, d_model: int, eps: float) -> nn.Module:

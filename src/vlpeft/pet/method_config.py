@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from vlpeft.constants import ARCHS
 from vlpeft.pet.names import METHOD_NAMES
 
-ARCHS = ("bart", "t5")
 
 
 def _f(default: Any, *, ge: float | None = None, gt: float | None = None, lt: float | None = None,
@@ -257,7 +257,7 @@ if tuple(METHODS) != METHOD_NAMES:
 
 
 def _coerce(name: str, key: str, value: Any, hint: Any) -> Any:
-    """Convert an override to the setting's type (``--set r=64`` arrives as a string or a number)."""
+    """Convert an override to the setting's type (``--method-override r=64`` arrives as a string or a number)."""
     bad = ValueError(f"method {name!r}: setting {key!r} expects a "
                      f"{'|'.join(t.__name__ for t in typing.get_args(hint) or (hint,))}, got {value!r}")
     if value is None:
@@ -286,8 +286,8 @@ def _coerce(name: str, key: str, value: Any, hint: Any) -> Any:
     return number
 
 
-def resolve(name: str, arch: str, overrides: Mapping[str, Any] | None = None) -> MethodConfig:
-    """The typed, validated config of ``name`` on ``arch``: defaults, arch defaults, then overrides.
+def resolve(name: str, arch: str, method_overrides: Mapping[str, Any] | None = None) -> MethodConfig:
+    """The typed, validated config of ``name`` on ``arch``: defaults, arch defaults, then ``method_overrides``.
 
     An unknown or invalid setting is a ``ValueError`` naming the method, the key and the value.
     """
@@ -299,7 +299,7 @@ def resolve(name: str, arch: str, overrides: Mapping[str, Any] | None = None) ->
     cls = spec.config_class
     hints = typing.get_type_hints(cls)
     values = {**spec.defaults, **spec.arch_defaults.get(arch, {})}
-    for key, value in (overrides or {}).items():
+    for key, value in (method_overrides or {}).items():
         if key not in values:
             raise ValueError(f"unknown setting {key!r} for method {name!r}; known settings: {', '.join(sorted(values))}")
         values[key] = _coerce(name, key, value, hints[key])
@@ -311,11 +311,11 @@ def resolve(name: str, arch: str, overrides: Mapping[str, Any] | None = None) ->
     return config
 
 
-def method_config(name: str, arch: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def method_config(name: str, arch: str, method_overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The resolved hyper-parameters of ``name`` on ``arch`` as a dict sorted by key."""
-    return resolve(name, arch, overrides).to_dict()
+    return resolve(name, arch, method_overrides).to_dict()
 
 
 def setting_names(name: str) -> tuple[str, ...]:
-    """The settings ``method_overrides.<name>`` (and ``--set``) accept."""
+    """The settings ``method_overrides.<name>`` (and ``--method-override``) accept."""
     return tuple(sorted(METHODS[name].defaults))

@@ -3,7 +3,7 @@ depend on the backbone), the paper's learning rate and text-prefix setting, and 
 
 One source of truth per fact: a method's hyper-parameters are its defaults in the torch-free
 ``vlpeft.pet.method_config`` (one typed dataclass per family), overridden by the run config
-(``method_config(name, arch, overrides)``); this module adds the injectors.
+(``method_config(name, arch, method_overrides)``); this module adds the injectors.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ INJECTORS: dict[str, Callable[[nn.Module, dict, list[str]], None]] = {
 }
 
 
-def apply_method(model: nn.Module, name: str, tasks: list[str], overrides: Mapping[str, Any] | None = None) -> dict:
+def apply_method(model: nn.Module, name: str, tasks: list[str],
+                 method_overrides: Mapping[str, Any] | None = None) -> dict:
     """Inject ``name``'s modules into ``model`` (a VLModel), set ``requires_grad`` by its rule and
     return the resolved config. The applied method is recorded as ``model.pet_info``."""
     if getattr(model, "pet_info", None) is not None:
@@ -42,7 +43,7 @@ def apply_method(model: nn.Module, name: str, tasks: list[str], overrides: Mappi
     tasks = list(tasks)
     if not tasks or len(set(tasks)) != len(tasks) or not all(isinstance(t, str) and t for t in tasks):
         raise ValueError(f"tasks must be a non-empty list of distinct task names, got {tasks!r}")
-    cfg = method_config(name, model.arch, overrides)
+    cfg = method_config(name, model.arch, method_overrides)
     INJECTORS[METHODS[name].family](model, cfg, tasks)
     set_trainable(model, cfg)
     model.pet_info = {"method": name, "config": cfg, "tasks": tasks}

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from vlpeft.features.cache import FeatureReader
+from vlpeft.constants import DEFAULT_SEED
 from vlpeft.io import seed_everything, write_json
+from vlpeft.run_files import RUN_FILE
 from vlpeft.tasks import GROUPS, TaskSpec, get_task, visual_ids
 from vlpeft.train.data import TextOptions
 
-RUN_FILE = "run.json"
-DEFAULT_SEED = 9595  # the original scripts' default
+LEGACY_KEYS = {"overrides": "method_overrides"}  # run.json of runs trained before the rename
 
 
 @dataclass
@@ -26,7 +27,7 @@ class RunSpec:
     method: str
     seed: int = DEFAULT_SEED
     tasks: list[str] = field(default_factory=list)
-    overrides: dict[str, Any] = field(default_factory=dict)  # method config overrides (--set k=v)
+    method_overrides: dict[str, Any] = field(default_factory=dict)  # --method-override k=v (config method_overrides)
     from_config: bool = False  # backbone built from a project config (random weights), not loaded
     fix_gqa_prefix: bool = False  # quirk F3 switch: "gqa: " instead of the original "gpa: "
     precision: str = "fp32"  # "bf16": opt-in bf16 autocast on CUDA (the originals run fp32, docs/methods.md C.1)
@@ -57,6 +58,7 @@ class RunSpec:
         from vlpeft.io import read_json_object
 
         raw = read_json_object(path, "run record")
+        raw = {LEGACY_KEYS.get(k, k): v for k, v in raw.items()}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
@@ -117,5 +119,5 @@ def build_run_model(spec: RunSpec, backbone: str, feat_dim: int) -> tuple[Any, A
     if not spec.from_config:
         load_visual_embedding(model, backbone, spec.group)
     tokenizer = load_tokenizer(backbone)
-    method_cfg = apply_method(model, spec.method, list(spec.tasks), dict(spec.overrides))
+    method_cfg = apply_method(model, spec.method, list(spec.tasks), dict(spec.method_overrides))
     return model, tokenizer, method_cfg

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from vlpeft.constants import VIDEO_TOKENS
 from vlpeft.features.cache import FeatureReader
 from vlpeft.io import read_jsonl
 from vlpeft.tasks import TaskSpec, source_text, target_texts, visual_ids
 
-VIDEO_TOKENS = 64  # video features are padded / max-pooled along time to 64 tokens (docs/methods.md D)
 
 # keys every annotation row of a family must carry (schemas in vlpeft/tasks.py)
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {

@@ -32,6 +32,7 @@ import torch
 
 from vlpeft.progress import progress_bar as tqdm
 from vlpeft.provenance import features_identity
+from vlpeft.run_files import ADAPTER_FILE, BEST_ADAPTER_FILE, LOG_FILE
 from vlpeft.tasks import TaskSpec
 from vlpeft.train import checkpoint as ckpt
 from vlpeft.train.build import (RunSpec, build_run_model, feature_dim, method_lr, open_features,
@@ -43,11 +44,8 @@ from vlpeft.train.distributed import (DistInfo, autocast_for, barrier, gather_ob
 from vlpeft.train.optim import build_optimizer, build_scheduler, sequence_loss
 from vlpeft.train.sampler import MultiTaskBatchSampler, task_batch_size
 
-LOG_FILE = "train_log.jsonl"
-PARTIAL_LOG = ".train_log.jsonl.partial"
+PARTIAL_LOG = f".{LOG_FILE}.partial"
 CHECKPOINT_DIR = "checkpoint"
-ADAPTER_FILE = "adapter.safetensors"
-BEST_ADAPTER_FILE = "adapter_best.safetensors"
 
 
 @dataclass
@@ -65,7 +63,7 @@ class TrainConfig:
     lr: float | None = None
     lr_scale: float = 1.0  # multiplies lr (paper lr or given): tiny demo backbones need larger steps
     warmup_ratio: float = 0.1
-    clip_norm: float = 5.0
+    grad_clip: float = 5.0  # config train.grad_clip
     weight_decay: float = 0.01
     fix_no_decay: bool = False  # quirk F5 switch: no decay on any norm weight
     checkpoint_every: int = 0  # steps between checkpoints; 0 = none
@@ -248,7 +246,7 @@ def _train_step(run: _Run, batch: dict[str, Any]) -> tuple[float, float]:
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     params = [p for g in run.optimizer.param_groups for p in g["params"]]
-    torch.nn.utils.clip_grad_norm_(params, run.cfg.clip_norm)
+    torch.nn.utils.clip_grad_norm_(params, run.cfg.grad_clip)
     lr = run.scheduler.get_last_lr()[0]
     run.optimizer.step()
     run.scheduler.step()

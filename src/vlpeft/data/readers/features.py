@@ -30,13 +30,13 @@ from typing import Any, Callable, Iterable, Sequence
 import h5py
 import numpy as np
 
+from vlpeft.constants import IMAGE_GRID
 from vlpeft.features.cache import add_dataset, h5_writer
 from vlpeft.io import sha256_file
 from vlpeft.progress import progress_bar as tqdm
 
 VALUE_ARRAY = "features"  # the array inside a VALUE .npz
 VLADAPTER_DATASET = "{}/features"  # the dataset inside a VL-Adapter <img_id>.h5
-IMAGE_GRID = 49  # 7x7 RN layer4 cells (docs/interfaces.md: images are (49, C))
 
 
 def _load_npz(path: Path, key: str) -> np.ndarray:
