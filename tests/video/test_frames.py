@@ -228,3 +228,20 @@ def test_torchcodec_pixels_do_not_depend_on_decoding_threads(video_dir, vfr_clip
         one = decode.DECODERS["torchcodec"](dataclasses.replace(info, handle=open_torchcodec(path, threads=1)), times)
         np.testing.assert_array_equal(auto[0], one[0])
         np.testing.assert_array_equal(auto[1], one[1])
+
+
+def test_torchcodec_that_does_not_load_falls_back_to_pyav(video_dir, tmp_path, monkeypatch, caplog):
+    from vlpeft.video import probe
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Could not load libtorchcodec. Likely causes: FFmpeg is not properly installed")
+
+    monkeypatch.setattr(probe, "_probe_torchcodec", broken)
+    monkeypatch.setattr(decode, "open_torchcodec", broken)
+    with caplog.at_level(logging.WARNING):
+        summary = extract_frames(video_dir, tmp_path / "f.h5", SamplingSpec(num_frames=4), progress=False, workers=1)
+    assert summary["rejected"] == [] and summary["fallbacks"] == ["a", "b", "c"]
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(messages) == 3  # one line per video
+    assert all("torchcodec could not probe it (RuntimeError: Could not load" in m and "decoded with pyav" in m
+               for m in messages)

@@ -169,7 +169,11 @@ def decode_frames(info: VideoInfo, times: np.ndarray, backend: str = "torchcodec
     if none gives a good batch."""
     times = np.asarray(times, dtype=np.float64)
     failures: list[str] = []
-    for name in backend_order(backend):
+    order = backend_order(backend)
+    if info.note and backend == "torchcodec":  # torchcodec could not even probe it (PyAV did)
+        failures.append(info.note)
+        order = [b for b in order if b != "torchcodec"]
+    for name in order:
         try:
             frames, pts = DECODERS[name](info, times)
         except Exception as e:  # each library raises its own error types for corrupt streams

@@ -9,6 +9,7 @@ demuxes the packets (no decoding) and decodes only the first frame, for its rota
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ class VideoInfo:
     start: float = 0.0  # pts (seconds) of the first frame
     prober: str = "torchcodec"
     handle: Any = field(default=None, compare=False, repr=False)  # an open torchcodec VideoDecoder
+    note: str | None = field(default=None, compare=False)  # why torchcodec did not probe it, if it was asked to
 
     @property
     def end(self) -> float:
@@ -104,20 +106,32 @@ def _probe_pyav(path: Path) -> VideoInfo:
                      start, "pyav")
 
 
+def _reason(e: Exception, path: Path) -> str:
+    if isinstance(e, ValueError):
+        return str(e)
+    return f"{type(e).__name__}: {' '.join(str(e).replace(str(path), path.name).split())[:300]}"
+
+
 def probe_video(path: str | Path, prober: str = "torchcodec") -> VideoInfo:
     """Probe ``path`` in-process with torchcodec (``prober="torchcodec"``, if installed) or PyAV;
-    raise ``ValueError`` naming the file if it holds no usable video."""
+    if torchcodec cannot (a library that does not load on this machine, a stream it refuses), PyAV
+    probes it (``info.note`` says why; the decoder's fallback warning reports it). ``ValueError``
+    naming the file if it holds no usable video."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: video file not found")
     use = "torchcodec" if prober == "torchcodec" and torchcodec_available() else "pyav"
     try:
         info = _probe_torchcodec(path) if use == "torchcodec" else _probe_pyav(path)
-    except ValueError as e:
-        raise ValueError(f"{path}: not a readable video ({e})") from None
     except Exception as e:  # torchcodec raises RuntimeError, PyAV its own errors, for corrupt files
-        detail = " ".join(str(e).replace(str(path), path.name).split())[:300]
-        raise ValueError(f"{path}: not a readable video ({type(e).__name__}: {detail})") from None
+        reason = _reason(e, path)
+        if use == "pyav":
+            raise ValueError(f"{path}: not a readable video ({reason})") from None
+        try:
+            info = _probe_pyav(path)
+        except Exception:  # noqa: BLE001 - the first reason is the one to report
+            raise ValueError(f"{path}: not a readable video ({reason})") from None
+        info = dataclasses.replace(info, note=f"torchcodec could not probe it ({reason})")
     if info.fps <= 0 or info.duration <= 0 or info.num_frames <= 0:
         raise ValueError(f"{path}: empty video (fps={info.fps}, duration={info.duration}, "
                          f"frames={info.num_frames})")
