@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vlpeft.report import build_report
+from vlpeft.report.build import build_report
 from vlpeft.report.paper import parse_paper_args
 from vlpeft.report.runs import expand_runs
 from vlpeft.tasks import SPLITS
