@@ -37,7 +37,7 @@ def make_demo_data(root: Path, n_images: int = 16, n_videos: int = 8, image_size
     annotations/pretrain/{image,video}_captions.jsonl."""
     import json
 
-    from vlpeft.video.encode import write_video
+    from video_encode import write_video
 
     combos = [(c, s, w) for c in COLOURS for s in SHAPES for w in (0, 1)]
     combo_of = np.random.default_rng(0).integers(0, len(combos), n_images + n_videos)

@@ -18,7 +18,7 @@ from clip_media import shape_scene
 
 @pytest.fixture(scope="module")
 def skipped(tmp_path_factory, clip_ckpts):
-    from vlpeft.video.encode import write_video
+    from video_encode import write_video
 
     root = tmp_path_factory.mktemp("skip")
     videos = root / "videos"

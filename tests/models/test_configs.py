@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vlpeft.models import backbone_config, build_model, is_tied, resized_vocab_size
+from vlpeft.models import backbone_config, build_model, resized_vocab_size
 from vlpeft.models.vl import BACKBONE_CLASSES
 
-from vl_helpers import make_model
+from vl_helpers import is_tied, make_model
 
 
 def _numel(module: torch.nn.Module) -> int:

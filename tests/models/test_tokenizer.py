@@ -6,9 +6,9 @@ import pytest
 import torch
 from tokenizers.pre_tokenizers import ByteLevel
 from transformers import BartTokenizer, T5Tokenizer
-from vl_helpers import FEAT_DIM, image_feats, text_batch
+from vl_helpers import FEAT_DIM, image_feats, is_tied, text_batch
 
-from vlpeft.models import backbone_config, build_model, is_tied, load_tokenizer, prepare_tokenizer
+from vlpeft.models import backbone_config, build_model, load_tokenizer, prepare_tokenizer
 from vlpeft.models.vl import BACKBONE_CLASSES
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from vlpeft.models import build_model
 
@@ -29,3 +30,11 @@ def image_feats(batch: int = 2, n_images: int = 1, tokens: int = 49, seed: int =
     """Random CLIP-grid-like features ``(B, n_images, tokens, FEAT_DIM)``."""
     g = torch.Generator().manual_seed(seed)
     return torch.randn(batch, n_images, tokens, FEAT_DIM, generator=g)
+
+
+def is_tied(model) -> bool:
+    """True when the LM head, the encoder/decoder token embeddings and the object-order rows share one tensor."""
+    weight = model.backbone.get_input_embeddings().weight
+    others = [model.backbone.get_output_embeddings(), model.encoder.embed_tokens,
+              model.backbone.get_decoder().embed_tokens, model.visual_embedding.obj_order_embedding]
+    return all(isinstance(m, nn.Module) and m.weight is weight for m in others)

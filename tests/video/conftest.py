@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vlpeft.video.encode import write_video
+from video_encode import write_video
 from video_media import ramp_frames
 
 

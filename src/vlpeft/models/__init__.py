@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "build_model": "build", "resize_vocabulary": "build", "is_tied": "build",
+    "build_model": "build", "resize_vocabulary": "build",
     "save_visual_embeddings": "build", "load_visual_embedding": "build",
     "VLModel": "vl", "TaskContext": "vl",
     "VisualEmbedding": "visual", "fit_video_features": "visual",

@@ -126,11 +126,3 @@ def resize_vocabulary(backbone: PreTrainedModel, n_rows: int) -> None:
         backbone.set_input_embeddings(scaled)
     if backbone.config.tie_word_embeddings and backbone.get_output_embeddings().weight is not new.weight:
         backbone.tie_weights()
-
-
-def is_tied(model: VLModel) -> bool:
-    """True when the LM head, the encoder/decoder token embeddings and the object-order rows share one tensor."""
-    weight = model.backbone.get_input_embeddings().weight
-    others = [model.backbone.get_output_embeddings(), model.encoder.embed_tokens,
-              model.backbone.get_decoder().embed_tokens, model.visual_embedding.obj_order_embedding]
-    return all(isinstance(m, nn.Module) and m.weight is weight for m in others)

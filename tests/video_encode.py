@@ -1,4 +1,5 @@
-"""Encode uint8 frames as an H.264 MP4 with PyAV (used by tests and benchmarks to make videos)."""
+"""Test helper: encode uint8 frames as an H.264 MP4 with PyAV (tests make their videos with it; tests/conftest.py
+puts tests/ on the import path)."""
 
 from __future__ import annotations
 
