@@ -245,3 +245,23 @@ def test_torchcodec_that_does_not_load_falls_back_to_pyav(video_dir, tmp_path, m
     assert len(messages) == 3  # one line per video
     assert all("torchcodec could not probe it (RuntimeError: Could not load" in m and "decoded with pyav" in m
                for m in messages)
+
+
+@pytest.mark.parametrize("container", ["offset.mkv", "stream.ts"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_streams_not_starting_at_zero(tmp_path_factory, container, backend):
+    """A stream whose first pts is not 0 (an MKV written with an offset, MPEG-TS's 1.4 s start):
+    every backend gives PyAV's frames and pts, or refuses and falls back (decord counts and times
+    such streams its own way) -- never the wrong frames."""
+    import subprocess
+
+    path = tmp_path_factory.getbasetemp() / container
+    if not path.exists():
+        codec = ["-c:v", "libx264", "-output_ts_offset", "5"] if container.endswith("mkv") else ["-c:v", "mpeg2video"]
+        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10",
+                        "-t", "2", *codec, "-pix_fmt", "yuv420p", str(path)], check=True)
+    ref, ref_attrs = load_video(path, SamplingSpec(num_frames=4, backend="pyav"))
+    assert ref_attrs["timestamps"][0] > 1  # really not starting at 0
+    frames, attrs = load_video(path, SamplingSpec(num_frames=4, backend=backend))
+    np.testing.assert_array_equal(frames, ref)
+    np.testing.assert_allclose(attrs["timestamps"], ref_attrs["timestamps"], atol=1e-6)

@@ -119,6 +119,12 @@ def _decode_decord(info: VideoInfo, times: np.ndarray) -> tuple[np.ndarray, np.n
     if len(reader) == 0:
         raise ValueError("no frames decoded")
     pts = np.asarray(reader.get_frame_timestamp(list(range(len(reader)))), np.float64)[:, 0]
+    # decord counts frames and times them its own way (e.g. from 0 whatever the stream's start,
+    # fewer frames in MPEG-TS): refuse rather than pick the wrong frames
+    if len(reader) != info.num_frames:
+        raise ValueError(f"decord counts {len(reader)} frames, the probe {info.num_frames}")
+    if abs(pts[0] - info.start) > PTS_TOLERANCE:
+        raise ValueError(f"decord puts the first frame at {pts[0]:.3f} s, the stream starts at {info.start:.3f} s")
     idx = frames_shown_at(pts, _targets(info, times))
     return reader.get_batch(idx.tolist()).asnumpy(), pts[idx]  # decord applies the rotation itself
 
@@ -149,6 +155,11 @@ def check_batch(frames: object, pts: object, info: VideoInfo, times: np.ndarray)
     if (late > PTS_TOLERANCE).any():
         k = int(np.argmax(late))
         return f"frame at {pts[k]:.3f} s returned for time {times[k]:.3f} s"
+    if pts.min() < info.start - PTS_TOLERANCE or pts.max() > info.end + PTS_TOLERANCE:
+        return f"timestamps {pts.min():.3f}-{pts.max():.3f} s outside the stream ({info.start:.3f}-{info.end:.3f} s)"
+    order = np.argsort(times, kind="stable")
+    if (np.diff(pts[order]) < -PTS_TOLERANCE).any():
+        return "timestamps out of order"
     return None
 
 
