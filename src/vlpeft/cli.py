@@ -24,6 +24,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("vlpeft.train.cli", "train one (group, backbone, method, seed) run"),
     "evaluate": ("vlpeft.eval.cli", "decode and score a trained run"),
     "tables": ("vlpeft.report.cli", "paper-style tables and plots from run metrics"),
+    "flat-metrics": ("vlpeft.report.flat", "flat score files and training curves for DVC metrics and plots"),
     "determinism": ("vlpeft.repro", "build twice from clean with dvc repro and compare every tracked output"),
     "predict": ("vlpeft.predict", "answer or caption your own image(s) or video with a trained run or an export"),
     "export": ("vlpeft.export", "a self-contained, hub-ready folder of a run (PEFT files for LoRA, model card)"),

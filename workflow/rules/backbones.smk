@@ -17,6 +17,8 @@ rule backbone_demo:
         code=code("backbone-demo"),
     log:
         f"{LOGS}/backbone_demo_{{arch}}.log",
+    benchmark:
+        f"{LOGS}/bench/backbone_demo_{{arch}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

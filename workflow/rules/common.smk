@@ -36,6 +36,10 @@ config.update(_checked)
 # - "Specify a conda environment or container for each rule": the software is the pinned .venv
 #   (envs/setup.sh), one environment for every rule, as on the SLURM cluster.
 VLPEFT = f"{shlex.quote(sys.executable)} -m vlpeft"
+# torchrun (train.gpus > 1) runs the same interpreter, named by this variable of the jobs' environment
+# rather than by a param (a param holding the .venv's path would rerun every job when it moves). Set
+# here, not read: no `envvars:` directive (the jobs of a SLURM run load this file again and set it).
+os.environ.update(VLPEFT_PYTHON=sys.executable)
 DS = config["dataset"]
 NAME = config.get("name", DS)  # runs/, results/ and run logs of this config
 DATA = f"data/{DS}"
@@ -66,6 +70,7 @@ VERB_MODULES = {
     "train": "vlpeft.train.cli",
     "evaluate": "vlpeft.eval.cli",
     "tables": "vlpeft.report.cli",
+    "flat-metrics": "vlpeft.report.flat",
 }
 
 
@@ -130,7 +135,10 @@ def all_runs():
 
 def final_targets():
     tables = [f"{RESULTS}/tables/{group}_{backbone}.md" for group, backbone in table_keys()]
-    return tables + [f"{RESULTS}/metrics/summary.json", f"{RESULTS}/plots/efficiency.png"]
+    # DVC's metrics (flat scores, one file per table) and plots (curves of every run): rule flat_metrics
+    dvc = [f"{RESULTS}/scores/{group}_{backbone}.json" for group, backbone in table_keys()]
+    dvc += [f"{RESULTS}/curves/loss/{g}_{b}_{m}_seed{s}.csv" for g, b, m, s in all_runs()]
+    return tables + [f"{RESULTS}/metrics/summary.json", f"{RESULTS}/plots/efficiency.png"] + dvc
 
 
 def stage_inputs(stage):
@@ -171,6 +179,21 @@ def _train_recipe(wildcards):
 
 def _uses_gpu():
     return 1 if config["train"]["device"].startswith("cuda") else 0
+
+
+def _train_procs():
+    """Processes per training run (train.gpus): one, or N under torchrun."""
+    return int(config["train"].get("gpus", 1))
+
+
+def _train_launch(wildcards):
+    """What precedes `python -m vlpeft train`: nothing for one process; for N > 1 torchrun with N local
+    processes (--standalone: a free rendezvous port per job, so jobs on one node do not collide),
+    which then runs the command as given (--no-python). vlpeft.train.distributed joins the group."""
+    n = _train_procs()
+    if n == 1:
+        return ""
+    return f'"$VLPEFT_PYTHON" -m torch.distributed.run --standalone --nproc-per-node {n} --no-python '
 
 
 def _paper_args(wildcards):

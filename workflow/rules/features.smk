@@ -14,6 +14,8 @@ rule clip_demo:
         code=code("clip-demo"),
     log:
         f"{LOGS}/clip_demo.log",
+    benchmark:
+        f"{LOGS}/bench/clip_demo.tsv"
     threads: 2
     resources:
         mem_mb=4000,
@@ -34,6 +36,8 @@ if IMAGE_FEATURES:
             code=code("data-features"),
         log:
             f"{LOGS}/features_image.log",
+        benchmark:
+            f"{LOGS}/bench/features_image.tsv"
         threads: 1
         resources:
             mem_mb=8000,
@@ -57,6 +61,8 @@ else:
             code=code("features"),
         log:
             f"{LOGS}/features_image.log",
+        benchmark:
+            f"{LOGS}/bench/features_image.tsv"
         threads: 2
         resources:
             mem_mb=4000,
@@ -77,6 +83,8 @@ if VIDEO_FEATURES:
             code=code("data-features"),
         log:
             f"{LOGS}/features_video.log",
+        benchmark:
+            f"{LOGS}/bench/features_video.tsv"
         threads: 1
         resources:
             mem_mb=8000,
@@ -99,6 +107,8 @@ else:
             code=code("features"),
         log:
             f"{LOGS}/features_video.log",
+        benchmark:
+            f"{LOGS}/bench/features_video.tsv"
         threads: 2
         resources:
             mem_mb=4000,

@@ -19,6 +19,8 @@ rule frames:
         code=code("frames"),
     log:
         f"{LOGS}/frames.log",
+    benchmark:
+        f"{LOGS}/bench/frames.tsv"
     threads: 2
     resources:
         mem_mb=4000,

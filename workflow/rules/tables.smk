@@ -4,19 +4,39 @@
 rule tables:
     input:
         metrics=[f"{run_dir(*r)}/{METRICS_FILE}" for r in all_runs()],
+        manifest=f"{DATA}/manifest.json",  # the prior row is computed from the data set's own splits
     output:
+        # the CSV of each table is in `snakemake --report`, under its group and backbone
         tables=[
-            f"{RESULTS}/tables/{group}_{backbone}.{ext}"
+            (
+                report(
+                    path,
+                    caption="../report/table.rst",
+                    category=f"{group} tasks",
+                    subcategory=backbone,
+                    labels={"table": f"{group}_{backbone}", "file": "csv"},
+                )
+                if ext == "csv"
+                else path
+            )
             for group, backbone in table_keys()
             for ext in ("md", "tex", "csv")
+            for path in [f"{RESULTS}/tables/{group}_{backbone}.{ext}"]
         ],
         summary=f"{RESULTS}/metrics/summary.json",
         plot_png=f"{RESULTS}/plots/efficiency.png",
-        plot_svg=f"{RESULTS}/plots/efficiency.svg",
+        plot_svg=report(
+            f"{RESULTS}/plots/efficiency.svg",
+            caption="../report/efficiency.rst",
+            category="Summary",
+            labels={"plot": "efficiency"},
+        ),
     params:
         paper=_paper_args,
         methods=",".join(dict.fromkeys(m for spec in config["groups"].values() for m in spec["methods"])),
         out=lambda w, output: os.path.dirname(os.path.dirname(output.summary)),
+        data=DATA,
+        split=SPLIT,
         code=code("tables"),
     log:
         f"{RUN_LOGS}/tables.log",
@@ -25,4 +45,40 @@ rule tables:
         mem_mb=2000,
     shell:
         "{VLPEFT} tables --runs {input.metrics:q} --out {params.out:q} --method-order {params.methods:q}"
-        " {params.paper:q} > {log:q} 2>&1"
+        " {params.paper:q} --data {params.data:q} --split {params.split:q} > {log:q} 2>&1"
+
+
+# DVC's view of the results (dvc.yaml): flat score files (metrics) and per-run training curves (plots).
+rule flat_metrics:
+    input:
+        summary=f"{RESULTS}/metrics/summary.json",
+        logs=[f"{run_dir(*r)}/{LOG_FILE}" for r in all_runs()],
+    output:
+        scores=[
+            report(
+                f"{RESULTS}/scores/{group}_{backbone}.json",
+                caption="../report/scores.rst",
+                category=f"{group} tasks",
+                subcategory=backbone,
+                labels={"table": f"{group}_{backbone}", "file": "scores"},
+            )
+            for group, backbone in table_keys()
+        ],
+        # per run: loss and lr per step, train loss mean and validation scores per epoch
+        curves=[
+            f"{RESULTS}/curves/{kind}/{group}_{backbone}_{method}_seed{seed}.csv"
+            for group, backbone, method, seed in all_runs()
+            for kind in ("loss", "lr", "epoch")
+        ],
+    params:
+        scores=lambda w, output: os.path.dirname(output.scores[0]),
+        curves=lambda w, output: os.path.dirname(os.path.dirname(output.curves[0])),
+        code=code("flat-metrics"),
+    log:
+        f"{RUN_LOGS}/flat_metrics.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "{VLPEFT} flat-metrics --summary {input.summary:q} --scores-out {params.scores:q}"
+        " --logs {input.logs:q} --curves-out {params.curves:q} > {log:q} 2>&1"

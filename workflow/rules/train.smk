@@ -20,15 +20,20 @@ rule train:
         recipe=_train_recipe,
         method_overrides=lambda w: method_override_args(config, w.method),
         out=lambda w, output: os.path.dirname(output.adapter),
+        launch=_train_launch,
         code=code("train"),
     log:
         f"{RUN_LOGS}/train/{{group}}_{{backbone}}_{{method}}_seed{{seed}}.log",
-    threads: 1  # one torch thread: fastest on small models, and bytes depend on the thread count
+    benchmark:
+        f"{RUN_LOGS}/bench/train/{{group}}_{{backbone}}_{{method}}_seed{{seed}}.tsv"
+    # one torch thread per process: fastest on small models, and bytes depend on the thread count;
+    # train.gpus > 1: that many processes under torchrun, each with its own GPU on cuda
+    threads: _train_procs()
     resources:
-        mem_mb=6000,
-        gpu=_uses_gpu(),
+        mem_mb=6000 * _train_procs(),
+        gpu=_uses_gpu() * _train_procs(),
     shell:
-        "{VLPEFT} train --data {params.data:q} --features-{wildcards.group} {input.features:q}"
+        "{params.launch}{VLPEFT} train --data {params.data:q} --features-{wildcards.group} {input.features:q}"
         " --backbone {params.backbone:q} --backbone-name {wildcards.backbone:q} --method {wildcards.method:q}"
         " --group {wildcards.group:q} --threads 1"
         " --tasks {params.tasks:q} --seed {wildcards.seed:q} --batch-size {params.batch:q}"
@@ -41,7 +46,13 @@ rule evaluate:
         features=group_features,
         backbone=backbone_input,
     output:
-        metrics=f"{RUN_DIR}/{METRICS_FILE}",
+        metrics=report(
+            f"{RUN_DIR}/{METRICS_FILE}",
+            caption="../report/run_metrics.rst",
+            category="{group} tasks",
+            subcategory="{backbone}",
+            labels={"method": "{method}", "seed": "{seed}", "file": METRICS_FILE},
+        ),
     wildcard_constraints:
         group="image|video",
         seed=r"\d+",
@@ -56,6 +67,8 @@ rule evaluate:
         code=code("evaluate"),
     log:
         f"{RUN_LOGS}/evaluate/{{group}}_{{backbone}}_{{method}}_seed{{seed}}.log",
+    benchmark:
+        f"{RUN_LOGS}/bench/evaluate/{{group}}_{{backbone}}_{{method}}_seed{{seed}}.tsv"
     threads: 1  # one torch thread: fastest on small models, and bytes depend on the thread count
     resources:
         mem_mb=6000,
