@@ -49,15 +49,16 @@ def open_image(path: Path) -> Image.Image:
 
 
 def decode_jpeg_fast(path: Path) -> Image.Image:
-    """A JPEG decoded by torchvision's ``decode_jpeg`` (libjpeg-turbo, ~1.5x faster than PIL's
-    open + convert here), as an RGB PIL image; PIL (`open_image`) for whatever it cannot read."""
+    """A JPEG decoded by torchvision's ``decode_jpeg`` (libjpeg-turbo), as an RGB PIL image; PIL
+    (`open_image`) for whatever it cannot read. On a 640x480 JPEG it takes 1.2-1.9 ms here, about
+    PIL's time (the squash resize, ~3.5 ms, dominates preprocessing either way)."""
     from torchvision.io import ImageReadMode, decode_jpeg, read_file
 
     try:
         pixels = decode_jpeg(read_file(str(path)), mode=ImageReadMode.RGB)
     except (RuntimeError, ValueError):
         return open_image(path)
-    return Image.fromarray(pixels.permute(1, 2, 0).numpy())
+    return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy())  # strided: 25 % slower
 
 
 def jpeg_decoder(paths: list[Path], checks: int = JPEG_CHECKS) -> str:
