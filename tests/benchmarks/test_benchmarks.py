@@ -85,8 +85,7 @@ def test_features_quick(workdir, capsys):
                              "features_video_whole_step_vs_forward"]
     assert by_name["features_image_vs_forward"]["goal"] == 0.9
     assert by_name["features_image_vs_naive"]["goal"] is None  # no goal vs naive on CPU
-    for kind in ("image", "video"):  # the loop alone is faster than the whole call with the checkpoint load
-        assert by_name[f"features_{kind}_vs_forward"]["ours"] > by_name[f"features_{kind}_whole_step_vs_forward"]["ours"]
+    # no speed comparison between records: speed is never asserted (a loaded machine reorders them)
 
 
 @pytest.mark.slow  # forks a server that imports torch, transformers and peft: ~10 s of CPU

@@ -6,9 +6,26 @@ from vlpeft.eval.metrics import average, headline, score_task
 from vlpeft.tasks import TASKS
 
 
-def test_headline_keys_follow_the_registry():
-    assert {t: headline(t) for t in TASKS} == {t: s.metric for t, s in TASKS.items()}
-    assert headline("vqa") == "vqa_score" and headline("tvc") == "CIDEr"
+ONE_EXAMPLE = {  # a right prediction per non-caption task (caption tasks need Java: test_caption_metrics.py)
+    "vqa": ({"id": "1", "answers": ["dog"] * 10}, "dog"),
+    "gqa": ({"id": "1", "answers": ["dog"]}, "dog"),
+    "nlvr": ({"id": "1", "label": True}, "true"),
+    "tvqa": ({"id": "1", "answer_idx": 2}, "a2"),
+    "how2qa": ({"id": "1", "answer_idx": 0}, "a0"),
+}
+
+
+@pytest.mark.parametrize("task", sorted(ONE_EXAMPLE))
+def test_headline_is_the_key_score_task_returns_and_average_reads(task):
+    example, right = ONE_EXAMPLE[task]
+    scores = score_task(task, {"1": right}, [example])
+    assert list(scores) == [headline(task)] and scores[headline(task)] == pytest.approx(100.0)
+    assert average({task: scores}) == pytest.approx(100.0)
+    assert average({task: score_task(task, {"1": "zebra"}, [example])}) == 0.0
+
+
+def test_every_task_has_a_headline_and_caption_tasks_report_cider():
+    assert set(ONE_EXAMPLE) | {t for t in TASKS if headline(t) == "CIDEr"} == set(TASKS)
 
 
 def test_gqa_exact_match_after_strip_lower():

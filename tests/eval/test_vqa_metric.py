@@ -7,7 +7,7 @@ from vlpeft.eval.vqa_norm import (normalize_answer, process_digit_article, proce
                                   vqa_accuracy)
 
 
-@pytest.mark.parametrize("raw, expected", [
+NORMALISED = [
     ("Two", "2"),
     ("a dog.", "dog"),
     ("The  Cat", "cat"),
@@ -23,9 +23,21 @@ from vlpeft.eval.vqa_norm import (normalize_answer, process_digit_article, proce
     ("isnt it", "isn't it"),
     ("somebody'd", "somebodyd"),  # sic: the official table's typo
     ("  red\tcar\n", "red car"),
-])
+]
+
+
+@pytest.mark.parametrize("raw, expected", NORMALISED)
 def test_normalize_answer(raw, expected):
     assert normalize_answer(raw) == expected
+
+
+@pytest.mark.parametrize("scorer", ["official2021", "vladapter2017"])
+@pytest.mark.parametrize("raw, expected", NORMALISED)
+def test_the_scoring_path_normalises_the_prediction_with_normalize_answer(raw, expected, scorer):
+    """score_task("vqa") matches the prediction after normalize_answer: three of four (disagreeing)
+    human answers say ``expected``, so a prediction normalising to it scores (3 * 2/3 + 1) / 4 = 75."""
+    examples = [{"id": "q", "answers": [expected] * 3 + ["zebra"]}]
+    assert score_task("vqa", {"q": raw}, examples, vqa_scorer=scorer) == {"vqa_score": pytest.approx(75.0)}
 
 
 def test_punctuation_then_digits_order():

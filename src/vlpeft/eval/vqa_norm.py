@@ -87,10 +87,15 @@ def process_digit_article(text: str) -> str:
     return " ".join(words)
 
 
+def clean_whitespace(text: str) -> str:
+    """Newlines and tabs to spaces, then strip (the evaluator's first step on every string)."""
+    return text.replace("\n", " ").replace("\t", " ").strip()
+
+
 def normalize_answer(text: str) -> str:
-    """The full official normalisation of one answer (whitespace, punctuation, digits, articles)."""
-    text = text.replace("\n", " ").replace("\t", " ").strip()
-    return process_digit_article(process_punctuation(text))
+    """The full official normalisation of one answer (whitespace, punctuation, digits, articles): what
+    both scorers apply to a prediction (and ``official2021`` to disagreeing human answers)."""
+    return process_digit_article(process_punctuation(clean_whitespace(text)))
 
 
 VQA_SCORERS = ("official2021", "vladapter2017")
@@ -104,8 +109,7 @@ def vqa_accuracy_vladapter2017(prediction: str, answers: Sequence[str]) -> float
     ``min(1, #matches / 3)`` average (docs/methods.md C.7)."""
     if not answers:
         raise ValueError("VQA accuracy needs at least one human answer")
-    pred = prediction.replace("\n", " ").replace("\t", " ").strip()
-    pred = process_digit_article(process_punctuation(pred))
+    pred = normalize_answer(prediction)
     gts = list(answers)
     if len(set(gts)) > 1:
         gts = [process_punctuation(a) for a in gts]
@@ -130,11 +134,11 @@ def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
     """
     if not answers:
         raise ValueError("VQA accuracy needs at least one human answer")
-    gts = [a.replace("\n", " ").replace("\t", " ").strip() for a in answers]
-    pred = prediction.replace("\n", " ").replace("\t", " ").strip()
+    gts = [clean_whitespace(a) for a in answers]
+    pred = clean_whitespace(prediction)
     if len(set(gts)) > 1:  # sic: the official evaluator normalises only when answers disagree
-        gts = [process_digit_article(process_punctuation(a)) for a in gts]
-        pred = process_digit_article(process_punctuation(pred))
+        gts = [normalize_answer(a) for a in gts]
+        pred = normalize_answer(pred)
     matches = sum(g == pred for g in gts)
     # leave answer i out: it matched (matches - 1 others) or not (matches others)
     accs = [min(1.0, (matches - (g == pred)) / 3.0) for g in gts]
