@@ -13,6 +13,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $(grep -v '^#' envs/apt.txt)
 fi
+# Opt-in: VLPEFT_SLURM=1 installs the Debian SLURM packages tests/slurm/test_slurm.py starts a throw-away
+# cluster from (the test itself never installs anything; without them it skips with the reason).
+if [ "${VLPEFT_SLURM:-0}" = 1 ] && ! command -v slurmctld >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  # postinst prints "policy-rc.d denied execution of start": harmless, the test starts the daemons by hand
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge
+fi
 
 PY=${PYTHON:-python3}
 stamp=.venv/.vlpeft-setup

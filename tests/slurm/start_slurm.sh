@@ -11,7 +11,7 @@
 #
 # Environment:
 #   SLURM_BASE      scratch folder (required)
-#   SLURM_INSTALL   1 (default): apt-get the Debian packages when slurmctld is missing (needs root)
+#   (the Debian packages must be installed: VLPEFT_SLURM=1 envs/setup.sh; this script installs nothing)
 #   SLURMCTLD_PORT  default 6817;  SLURMD_PORT  default 6818
 #   SLURM_WAIT_S    seconds to wait for the node to become idle (default 60)
 # Stop with stop_slurm.sh (by PID file only).
@@ -24,14 +24,8 @@ export SLURM_CONF=$B/etc/slurm.conf
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
     || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
-  if [ "${SLURM_INSTALL:-1}" != 1 ]; then
-    echo "slurm is not installed and SLURM_INSTALL=0" >&2
-    exit 2
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # postinst prints "policy-rc.d denied execution of start": harmless, we start the daemons by hand
-  apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null
+  echo "slurm is not installed: VLPEFT_SLURM=1 envs/setup.sh installs it" >&2
+  exit 2
 fi
 
 DEFAULT_CONF=/etc/slurm/slurm.conf
