@@ -1,7 +1,10 @@
 """profiles/slurm and profiles/default as Snakemake itself reads them (no cluster needed)."""
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,8 +57,8 @@ def test_slurm_profile_as_snakemake_reads_it(parsed):
     assert args.slurm_status_command == "squeue"
     assert 3 * args.slurm_init_seconds_before_status_checks <= 300  # SLURM's default MinJobAge
     assert {"slurm_partition", "slurm_account", "runtime", "mem_mb"} <= set(args.default_resources)
-    for rule in ("train", "evaluate"):
-        assert args.set_resources[rule]["gpu"] == 1
+    assert args.set_resources["evaluate"]["gpu"] == 1
+    assert "gpu" not in args.set_resources["train"]  # the rule asks for train.gpus GPUs itself
     # profiles/default is loaded on top, as Snakemake's workflow profile
     assert args.rerun_incomplete and args.printshellcmds and not args.keep_going
 
@@ -67,3 +70,25 @@ def test_command_line_replaces_a_whole_profile_key(parsed):
     assert "slurm_account" not in args.default_resources
     assert args.set_resources == {"train": {"gpu": 0}}
     assert args.slurm_status_command == "squeue"
+
+
+def test_train_gpus_asks_slurm_for_that_many_gpus_and_runs_torchrun(parsed, tmp_path):
+    """train.gpus: 2 on cuda -> the train jobs request gpu=2 under the SLURM profile (the plugin's
+    --gpus=2) and run `vlpeft train` under torchrun with 2 processes; evaluate keeps one GPU."""
+    (tmp_path / "config" / "gpus.yaml").write_text("train: {device: cuda, gpus: 2}\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--profile", "profiles/slurm",
+                           "--configfile", "config/test.yaml", "config/gpus.yaml", "--workflow-profile", "none"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    jobs = out.split("\nrule ")[1:]
+    train = [j for j in jobs if j.startswith("train:")]
+    evaluate = [j for j in jobs if j.startswith("evaluate:")]
+    assert len(train) == 5 and len(evaluate) == 5
+    for job in train:
+        assert re.search(r"resources: .*\bgpu=2\b", job), job
+        assert '"$VLPEFT_PYTHON" -m torch.distributed.run --standalone --nproc-per-node 2 --no-python ' in job
+        assert " -m vlpeft train " in job
+    for job in evaluate:
+        assert re.search(r"resources: .*\bgpu=1\b", job) and "torch.distributed" not in job, job
