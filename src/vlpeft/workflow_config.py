@@ -25,7 +25,7 @@ import yaml
 
 from vlpeft.constants import ARCHS
 from vlpeft.device import DEVICE_HELP, DEVICE_PATTERN
-from vlpeft.run_files import SPLIT_METRICS  # noqa: F401 (the workflow's METRICS_FILE)
+from vlpeft.run_files import SPLIT_METRICS
 from vlpeft.tasks import GROUPS, TASKS
 
 DEFAULT_CONFIG = "config/config.yaml"

@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vlpeft.constants import ARCHS
 from vlpeft.pet.phm import PHMLinear
 from vlpeft.pet.vl_pet import GatedModification
 
 from pet_helpers import ALL_METHODS, TASKS, loss, tiny_with
 
 torch.set_num_threads(1)
-ARCHS = ["bart", "t5"]
 
 # The box-position projection reads all-zero boxes for CLIP grids and video features (docs/methods.md
 # D), so its weight gets an exactly zero gradient in the official code too (its bias and LN learn).

@@ -8,6 +8,7 @@ import os
 import shlex
 import sys
 
+from vlpeft.cli import VERBS
 from vlpeft.fingerprint import fingerprint
 from vlpeft.run_files import ADAPTER_FILE, LOG_FILE
 from vlpeft.workflow_config import DEFAULT_CONFIG, SPLIT_METRICS, ConfigError, method_override_args, validated
@@ -58,20 +59,7 @@ METRICS_FILE = SPLIT_METRICS[SPLIT]  # what `vlpeft evaluate --split` writes
 
 # Code-aware reruns: each rule has `code=CODE[<verb>]` as a param, the fingerprint of the package code its
 # verb runs (vlpeft.fingerprint), so the params trigger reruns it when that code changes, and only then.
-VERB_MODULES = {
-    "demo": "vlpeft.data.cli",
-    "data-check": "vlpeft.data.check",
-    "data-prepare": "vlpeft.data.prepare",
-    "data-features": "vlpeft.data.readers.convert",
-    "frames": "vlpeft.video.cli",
-    "clip-demo": "vlpeft.features.demo_clip",
-    "features": "vlpeft.features.cli",
-    "backbone-demo": "vlpeft.models.demo_backbone",
-    "train": "vlpeft.train.cli",
-    "evaluate": "vlpeft.eval.cli",
-    "tables": "vlpeft.report.cli",
-    "flat-metrics": "vlpeft.report.flat",
-}
+VERB_MODULES = {verb: module for verb, (module, _) in VERBS.items()}  # vlpeft.cli: one list of verbs
 
 
 def code(*verbs):
