@@ -47,6 +47,15 @@ def test_image_answers_are_what_the_pixels_show(tiny_world: Path, task: str, spl
         assert consensus == [answer_image_question(ex["question"], blobs(tiny_world, ex["image_id"]), size)], ex
 
 
+def test_pretrain_qa_answers_are_what_the_pixels_show(tiny_world: Path) -> None:
+    size = manifest(tiny_world)["params"]["image_size"]
+    qa = rows(tiny_world, "pretrain", "image_qa")
+    pretrain = {s["id"] for s in read_jsonl(tiny_world / "scenes" / "images.jsonl") if s["split"] == "pretrain"}
+    assert qa and {ex["image_id"] for ex in qa} <= pretrain  # only pre-training images, never a task's
+    for ex in qa:
+        assert ex["answer"] == answer_image_question(ex["question"], blobs(tiny_world, ex["image_id"]), size), ex
+
+
 @pytest.mark.parametrize("split", SPLITS)
 def test_nlvr_labels_are_what_the_pixels_show(tiny_world: Path, split: str) -> None:
     for ex in rows(tiny_world, "nlvr", split):

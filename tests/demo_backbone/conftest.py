@@ -53,6 +53,9 @@ def write_world(root: Path, tasks: tuple[str, ...] = ("vqa", "gqa", "nlvr", "cap
     write_jsonl(ann / "pretrain" / "image_captions.jsonl",
                 [{"id": f"p{i}", "image_id": f"pimg{i}", "captions": [f"a {c} {s}", f"one {s} that is {c}"]}
                  for i, (c, s) in enumerate(objs)])
+    write_jsonl(ann / "pretrain" / "image_qa.jsonl",
+                [{"id": f"r{i}", "image_id": f"pimg{i}", "question": f"what shape is the {c} object?", "answer": s}
+                 for i, (c, s) in enumerate(objs)])
     write_jsonl(ann / "pretrain" / "video_captions.jsonl",
                 [{"id": f"q{i}", "video_id": f"pvid{i}", "captions": [f"someone moves the {c} {s}"]}
                  for i, (c, s) in enumerate(objs)])

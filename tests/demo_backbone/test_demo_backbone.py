@@ -51,11 +51,14 @@ def test_corpus_reads_train_and_pretrain_only(world):
     text = " ".join(corpus.tokenizer_texts())
     assert "zyzzyva" not in text  # test split never read
     for piece in ("what color is the cube?", "a0: the red cube.", "[Subs] look at the red cube",
-                  "someone moves the blue ball", "one ball that is red", "vqa: ", "gpa: ", "[Choices]"):
+                  "someone moves the blue ball", "one ball that is red", "vqa: ", "gpa: ", "[Choices]",
+                  "what shape is the red object?"):
         assert piece in text, piece
     assert sorted(corpus.files) == sorted(
         [f"annotations/{t}/train.jsonl" for t in ("caption", "gqa", "how2qa", "nlvr", "tvc", "tvqa", "vqa", "yc2c")]
-        + ["annotations/pretrain/image_captions.jsonl", "annotations/pretrain/video_captions.jsonl"])
+        + ["annotations/pretrain/image_captions.jsonl", "annotations/pretrain/image_qa.jsonl",
+           "annotations/pretrain/video_captions.jsonl"])
+    assert corpus.qa[0] == {"key": "pimg0", "question": "what shape is the red object?", "answer": "cube"}
 
 
 @pytest.mark.parametrize("arch", ["t5", "bart"])
@@ -136,7 +139,7 @@ def test_build_model_accepts_it(built):
 
 def test_loss_decreases(built):
     arch, out, summary = built
-    assert summary["objectives"] == ["denoise", "caption_image", "caption_video"]
+    assert summary["objectives"] == ["denoise", "caption_image", "qa_image", "caption_video"]
     for name in summary["objectives"]:
         assert summary["eval_loss"]["after"][name] < summary["eval_loss"]["before"][name] - 0.3, name
     log = read_jsonl(out / "pretrain_log.jsonl")

@@ -261,6 +261,38 @@ class CaptionObjective:
         return sequence_loss(out.logits, batch["labels"])
 
 
+class QAObjective(CaptionObjective):
+    """Visual QA on the pre-training images (``annotations/pretrain/image_qa.jsonl``), as VL-T5/VL-BART
+    pre-train with QA: encoder text ``"vqa: " + question`` before the visual tokens, target the answer.
+    It shares the image captioning objective's ``VLModel`` (one image projection, saved once).
+
+    Measured on the demo world (version 2): without it, full fine-tuning answered "is there a red
+    object?" at chance after 1900 steps although a linear probe reads each colour's presence from the
+    features with 99-100 % accuracy: the tiny backbone had never matched a word of the question to
+    the picture, only generated words from it.
+    """
+
+    def __init__(self, caption: CaptionObjective, tokenizer, rows: list[dict]):
+        self.name, self.group, self.module, self.pad_id = "qa_image", "image", caption.module, caption.pad_id
+        self.rows = [r for r in rows if r["key"] in caption.feats]
+        missing = sorted({r["key"] for r in rows} - set(caption.feats))
+        if missing:
+            raise KeyError(f"pre-training QA names image(s) without features: {', '.join(missing[:5])}")
+        if not self.rows:
+            raise ValueError("no pre-training QA rows")
+        self.feats = caption.feats
+        spec = TASKS["vqa"]
+        self.sources = tokenizer([spec.prompt + r["question"] for r in self.rows], truncation=True,
+                                 max_length=spec.max_input_len)["input_ids"]
+        self.targets = tokenizer([r["answer"] for r in self.rows], truncation=True,
+                                 max_length=spec.max_target_len)["input_ids"]
+
+    def batch(self, rng: random.Random, rows: list[int]) -> dict[str, Any]:
+        out = collate([(self.sources[r], self.targets[r]) for r in rows], self.pad_id)
+        out["vis_feats"] = torch.stack([self.feats[self.rows[r]["key"]] for r in rows]).unsqueeze(1)
+        return out
+
+
 # --------------------------------------------------------------------------- pre-training
 
 def evaluate(model, objectives: list, batches: list[list[dict]]) -> dict[str, float]:
@@ -336,6 +368,8 @@ def build_demo_backbone(data_dir: str | os.PathLike, out: str | os.PathLike, set
     for group, path in features.items():
         if path is not None:
             objectives.append(CaptionObjective(backbone, tokenizer, group, corpus.captions, path))
+            if group == "image" and corpus.qa:
+                objectives.append(QAObjective(objectives[-1], tokenizer, corpus.qa))
     trained = nn.ModuleDict({o.name: o.module for o in objectives})  # the backbone counted once
     log, losses = pretrain(trained, objectives, s)
     inputs = {**corpus.files, **{f"features/{g}": sha256_file(p) for g, p in features.items() if p is not None}}
@@ -345,7 +379,8 @@ def build_demo_backbone(data_dir: str | os.PathLike, out: str | os.PathLike, set
     out = Path(out)
     with atomic_path(out) as tmp:
         backbone.save_pretrained(tmp)
-        projections = {o.group: o.module.visual_embedding for o in objectives if isinstance(o, CaptionObjective)}
+        projections = {o.group: o.module.visual_embedding for o in objectives
+                       if isinstance(o, CaptionObjective) and not isinstance(o, QAObjective)}
         if projections:
             save_visual_embeddings(projections, tmp)
         tokenizer.save_pretrained(tmp)

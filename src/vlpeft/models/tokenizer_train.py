@@ -30,6 +30,7 @@ from vlpeft.tasks import FIXED_GQA_PROMPT, GROUPS, TASKS, source_text, target_te
 
 MARKERS = ("[Subs]", "[Q]", "[TS]", "[Choices]")  # video input format, docs/methods.md D
 PRETRAIN_FILES = {"image": "image_captions.jsonl", "video": "video_captions.jsonl"}
+PRETRAIN_QA_FILE = "image_qa.jsonl"  # optional: visual QA on the pre-training images
 TRAIN_SPLIT = "train"
 
 
@@ -39,6 +40,7 @@ class Corpus:
 
     task_texts: list[str] = field(default_factory=list)  # encoder inputs and targets of train rows
     captions: list[dict[str, Any]] = field(default_factory=list)  # pretrain rows: {"group", "key", "caption"}
+    qa: list[dict[str, Any]] = field(default_factory=list)  # pretrain rows: {"key", "question", "answer"}
     files: dict[str, str] = field(default_factory=dict)  # path relative to data_dir -> sha256
 
     @property
@@ -46,10 +48,15 @@ class Corpus:
         """Every text unit for denoising: task texts, then pre-training captions."""
         return self.task_texts + [c["caption"] for c in self.captions]
 
+    @property
+    def qa_texts(self) -> list[str]:
+        """Questions and answers of the pre-training QA (for the tokenizer only)."""
+        return [t for q in self.qa for t in (q["question"], q["answer"])]
+
     def tokenizer_texts(self) -> list[str]:
         """The tokenizer's training text: the corpus plus every task prompt and video marker."""
         prompts = sorted({t.prompt for t in TASKS.values()} | {FIXED_GQA_PROMPT})
-        return self.texts + prompts + [" ".join(MARKERS)]
+        return self.texts + self.qa_texts + prompts + [" ".join(MARKERS)]
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -112,6 +119,11 @@ def collect_corpus(data_dir: str | os.PathLike) -> Corpus:
             path = ann / "pretrain" / PRETRAIN_FILES[group]
             corpus.captions += _caption_rows(path, group)
             corpus.files[path.relative_to(data_dir).as_posix()] = sha256_file(path)
+    qa_path = ann / "pretrain" / PRETRAIN_QA_FILE
+    if any(t in tasks for t in GROUPS["image"]) and qa_path.is_file():
+        corpus.qa = [{"key": str(_row_field(qa_path, r, "image_id")), "question": str(_row_field(qa_path, r, "question")),
+                      "answer": str(_row_field(qa_path, r, "answer"))} for r in _read_rows(qa_path)]
+        corpus.files[qa_path.relative_to(data_dir).as_posix()] = sha256_file(qa_path)
     return corpus
 
 

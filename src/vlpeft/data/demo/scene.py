@@ -103,7 +103,7 @@ def relation(a: Obj, b: Obj, rel: str, margin: float) -> bool | None:
 def sample_scene(rng: random.Random, size: int, min_objects: int, max_objects: int) -> Scene:
     """Place ``min..max`` non-touching objects with unique (colour, shape) at random."""
     n = rng.randint(min_objects, max_objects)
-    lo_r, hi_r = max(4, round(size * 0.06)), max(5, round(size * 0.11))
+    lo_r, hi_r = max(4, round(size * 0.08)), max(5, round(size * 0.14))  # v2: larger (v1: 0.06-0.11)
     kinds = [(c, s) for c in COLORS for s in SHAPES]
     objs: list[Obj] = []
     for color, shape in rng.sample(kinds, n):
