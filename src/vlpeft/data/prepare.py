@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from vlpeft.data.readers.build import DEFAULT_MANIFEST_DIR, prepare
-from vlpeft.data.readers.video import VIDEO_CAPTION_MODES
+from vlpeft.data.readers.video import DEFAULT_VIDEO_CAPTIONS, VIDEO_CAPTION_MODES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder, e.g. data/<dataset>")
     parser.add_argument("--manifest-dir", default=DEFAULT_MANIFEST_DIR,
                         help="where data set names are looked up (default: %(default)s)")
-    parser.add_argument("--video-captions", choices=VIDEO_CAPTION_MODES, default="per_desc",
+    parser.add_argument("--video-captions", choices=VIDEO_CAPTION_MODES, default=DEFAULT_VIDEO_CAPTIONS,
                         help="TVC/YC2C rows: one per description with its own reference (the papers' "
                              "protocol, default) or one per clip with all references")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -43,6 +43,7 @@ QA_EXTRA = ("show_name",)
 CAP_VIDEO, CAP_TS, CAP_DURATION, CAP_CLIP, CAP_DESCS = "vid_name", "ts", "duration", "clip_id", "descs"
 DESC_TEXT, DESC_ID = "desc", "desc_id"
 VIDEO_CAPTION_MODES = ("per_desc", "per_clip")
+DEFAULT_VIDEO_CAPTIONS = "per_desc"  # the papers' protocol
 SPLIT_ROLES = {"train": "train", "val": "val", "test": "val"}  # split -> manifest role (test: hidden labels)
 
 
@@ -143,7 +144,7 @@ def _descs(rec: dict, path: Path, index: int) -> list[tuple[str, str]]:
 def video_caption_reader(task: str):
     """A reader of TVC-style caption files (TVC, YC2C)."""
 
-    def read(files: DatasetFiles, progress: bool = False, video_captions: str = "per_desc") -> ReadResult:
+    def read(files: DatasetFiles, progress: bool = False, video_captions: str = DEFAULT_VIDEO_CAPTIONS) -> ReadResult:
         if video_captions not in VIDEO_CAPTION_MODES:
             raise ValueError(f"video_captions must be one of {VIDEO_CAPTION_MODES}, got {video_captions!r}")
         ctx = _Context(files, progress)
