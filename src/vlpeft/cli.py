@@ -20,7 +20,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "clip-demo": ("vlpeft.features.demo_clip", "prepare the tiny demo CLIP checkpoint (RN and ViT towers)"),
     "features": ("vlpeft.features.cli", "cache CLIP image grid / video frame features in HDF5"),
     "params": ("vlpeft.pet.cli", "parameter accounting: trainable %% of a method on a backbone"),
-    "backbone-demo": ("vlpeft.models.demo_backbone", "prepare a tiny pre-trained T5/BART for the demo"),
+    "backbone-demo": ("vlpeft.pretrain.cli", "prepare a tiny pre-trained T5/BART for the demo"),
     "train": ("vlpeft.train.cli", "train one (group, backbone, method, seed) run"),
     "evaluate": ("vlpeft.eval.cli", "decode and score a trained run"),
     "tables": ("vlpeft.report.cli", "paper-style tables and plots from run metrics"),

@@ -14,7 +14,7 @@ import torch
 from vlpeft.cli import main
 from vlpeft.features.cache import add_dataset, h5_writer
 from vlpeft.io import read_jsonl
-from vlpeft.models.demo_backbone import PretrainSettings, build_demo_backbone, span_corrupt, text_infill
+from vlpeft.pretrain import PretrainSettings, build_demo_backbone, span_corrupt, text_infill
 from vlpeft.models.tokenizer_train import collect_corpus, train_tokenizer
 
 torch.set_num_threads(1)

@@ -117,7 +117,7 @@ def test_clear_errors(pworld, capsys, tmp_path):
     bad = tmp_path / "bad_t5"
     from tinyworld import write_backbone
 
-    from vlpeft.models.demo_backbone import PretrainSettings, build_demo_backbone
+    from vlpeft.pretrain import PretrainSettings, build_demo_backbone
     build_demo_backbone(pworld["data"], bad, PretrainSettings(arch="t5", vocab_size=120, d_model=24, layers=1,
                                                               heads=2, d_ff=32, max_len=16, steps=1, batch_size=2, seed=1))
     assert write_backbone  # the fixture's own helper builds the matching one

@@ -75,7 +75,7 @@ def write_world(root: Path, seed: int = 0) -> dict[str, Path]:
 def write_backbone(data: Path, out: Path, arch: str) -> Path:
     """A tiny backbone saved like `vlpeft backbone-demo` does (tokenizer trained on ``data``), one
     pre-training step only."""
-    from vlpeft.models.demo_backbone import PretrainSettings, build_demo_backbone
+    from vlpeft.pretrain import PretrainSettings, build_demo_backbone
 
     settings = PretrainSettings(arch=arch, vocab_size=120, d_model=16, layers=1, heads=2, d_ff=32,
                                 max_len=16, steps=1, batch_size=2, seed=1)

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 VERBS = {"demo": "vlpeft.data.cli", "frames": "vlpeft.video.cli", "clip-demo": "vlpeft.features.demo_clip",
-         "features": "vlpeft.features.cli", "backbone-demo": "vlpeft.models.demo_backbone",
+         "features": "vlpeft.features.cli", "backbone-demo": "vlpeft.pretrain.cli",
          "train": "vlpeft.train.cli", "evaluate": "vlpeft.eval.cli", "tables": "vlpeft.report.cli"}
 
 
