@@ -10,8 +10,11 @@ Everything runs the scratch project's own copy of the package (PYTHONPATH), so a
 an edit of the code the pipeline runs, and edits in the repository meanwhile do not leak in.
 """
 
+import base64
 import hashlib
+import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -55,6 +58,42 @@ def test_repro_builds_tables_and_logs(project):
     for log in ("logs/test/demo_world.log", "logs/test/frames.log", "logs/test/features_image.log",
                 "logs/test/train/image_bart_adapter_single_seed42.log"):
         assert (project / log).stat().st_size > 0, log
+
+
+def test_snakemake_report_holds_the_tables_and_every_run(project):
+    run([*SNAKE, "--report", "report.html"], project)
+    html = (project / "report.html").read_text()
+    assert "vlpeft: parameter-efficient tuning" in html  # workflow/report/workflow.rst
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html).group(1))
+    assert set(categories) == {"image tasks", "video tasks", "Summary"}
+    assert set(categories["image tasks"]) == {"bart", "t5"}
+    assert "runs/test/image/t5/vl_pet_large/seed42/metrics.json" in categories["image tasks"]["t5"]
+    for table in ("image_bart", "image_t5", "video_bart"):
+        uri = re.search(rf"data:text/csv;charset=utf8;filename={table}\.csv;base64,([A-Za-z0-9+/=]+)", html)
+        assert uri, table
+        embedded = base64.b64decode(uri.group(1))
+        assert embedded == (project / f"results/test/tables/{table}.csv").read_bytes()
+        assert b"adapter_single" in embedded or b"lora_single" in embedded
+
+
+def test_dvc_metrics_and_plots_show_scores_and_curves(project):
+    dvc = str(BIN / "dvc")
+    shown = json.loads(run([dvc, "metrics", "show", "--json"], project))[""]["data"]
+    scores = shown["results/test/scores/image_bart.json"]["data"]
+    summary = json.loads((project / "results/test/metrics/summary.json").read_text())
+    table = next(t for t in summary["tables"] if (t["group"], t["backbone"]) == ("image", "bart"))
+    row = next(r for r in table["rows"] if r["method"] == "vl_pet_large")
+    assert scores["vl_pet_large"]["nlvr"] == row["headline"]["nlvr"]["mean"]
+    assert set(scores["adapter_single"]) >= {"vqa", "gqa", "nlvr", "caption", "average"}
+    assert "results/test/scores/video_bart.json" in shown
+    assert "adapter_single.vqa" in run([dvc, "metrics", "show"], project)
+    plots = json.loads(run([dvc, "plots", "show", "--json"], project))
+    assert not plots.get("errors"), plots.get("errors")
+    loss = plots["data"]["results/test/curves/loss/video_bart_lora_single_seed42.csv"][0]["content"]["data"]["values"]
+    log = [json.loads(x) for x in (project / "runs/test/video/bart/lora_single/seed42/train_log.jsonl").open()]
+    assert [float(v["loss"]) for v in loss] == [r["loss"] for r in log if "step" in r]
+    assert "results/test/curves/lr/image_t5_adapter_single_seed42.csv" in plots["data"]
+    assert "results/test/curves/epoch/image_t5_adapter_single_seed42.csv" in plots["data"]
 
 
 def test_second_repro_and_snakemake_do_nothing(project):
@@ -121,8 +160,7 @@ def test_a_second_config_builds_beside_the_first(project):
     other.write_text("dataset: test\nname: side\ngroups: {image: {methods: [bitfit], backbones: [bart]}, video: null}\n"
                      "train: {epochs: 1, batch_size: {bart: 8}, checkpoint_every: 50}\n")
     before = {p: digest(p) for p in sorted((project / "runs" / "test").rglob("*")) if p.is_file()}
-    snake = [a for a in SNAKE if a != "config/test.yaml"]
-    snake[snake.index("--configfile") + 1] = "config/side.yaml"
+    snake = SNAKE[:-1] + ["config/side.yaml"]
     out = run(snake, project)
     assert (project / "runs/side/image/bart/bitfit/seed42/metrics.json").exists()
     assert (project / "results/side/tables/image_bart.md").exists()
