@@ -113,6 +113,23 @@ def table_keys():
     return [(group, backbone) for group, spec in sorted(config["groups"].items()) for backbone in spec["backbones"]]
 
 
+# The results, each path spelled once (rules/tables.smk writes them, final_targets() asks for them).
+SUMMARY = f"{RESULTS}/metrics/summary.json"
+EFFICIENCY_PLOT = f"{RESULTS}/plots/efficiency"  # .png and .svg
+
+
+def table_file(group, backbone, ext):
+    return f"{RESULTS}/tables/{group}_{backbone}.{ext}"
+
+
+def score_file(group, backbone):
+    return f"{RESULTS}/scores/{group}_{backbone}.json"
+
+
+def curve_file(kind, group, backbone, method, seed):
+    return f"{RESULTS}/curves/{kind}/{group}_{backbone}_{method}_seed{seed}.csv"
+
+
 def all_runs():
     for group, spec in sorted(config["groups"].items()):
         for backbone in spec["backbones"]:
@@ -122,11 +139,11 @@ def all_runs():
 
 
 def final_targets():
-    tables = [f"{RESULTS}/tables/{group}_{backbone}.md" for group, backbone in table_keys()]
+    tables = [table_file(group, backbone, "md") for group, backbone in table_keys()]
     # DVC's metrics (flat scores, one file per table) and plots (curves of every run): rule flat_metrics
-    dvc = [f"{RESULTS}/scores/{group}_{backbone}.json" for group, backbone in table_keys()]
-    dvc += [f"{RESULTS}/curves/loss/{g}_{b}_{m}_seed{s}.csv" for g, b, m, s in all_runs()]
-    return tables + [f"{RESULTS}/metrics/summary.json", f"{RESULTS}/plots/efficiency.png"] + dvc
+    dvc = [score_file(group, backbone) for group, backbone in table_keys()]
+    dvc += [curve_file("loss", *run) for run in all_runs()]
+    return tables + [SUMMARY, f"{EFFICIENCY_PLOT}.png"] + dvc
 
 
 def stage_inputs(stage):

@@ -21,12 +21,12 @@ rule tables:
             )
             for group, backbone in table_keys()
             for ext in ("md", "tex", "csv")
-            for path in [f"{RESULTS}/tables/{group}_{backbone}.{ext}"]
+            for path in [table_file(group, backbone, ext)]
         ],
-        summary=f"{RESULTS}/metrics/summary.json",
-        plot_png=f"{RESULTS}/plots/efficiency.png",
+        summary=SUMMARY,
+        plot_png=f"{EFFICIENCY_PLOT}.png",
         plot_svg=report(
-            f"{RESULTS}/plots/efficiency.svg",
+            f"{EFFICIENCY_PLOT}.svg",
             caption="../report/efficiency.rst",
             category="Summary",
             labels={"plot": "efficiency"},
@@ -51,12 +51,12 @@ rule tables:
 # DVC's view of the results (dvc.yaml): flat score files (metrics) and per-run training curves (plots).
 rule flat_metrics:
     input:
-        summary=f"{RESULTS}/metrics/summary.json",
+        summary=SUMMARY,
         logs=[f"{run_dir(*r)}/{LOG_FILE}" for r in all_runs()],
     output:
         scores=[
             report(
-                f"{RESULTS}/scores/{group}_{backbone}.json",
+                score_file(group, backbone),
                 caption="../report/scores.rst",
                 category=f"{group} tasks",
                 subcategory=backbone,
@@ -66,8 +66,8 @@ rule flat_metrics:
         ],
         # per run: loss and lr per step, train loss mean and validation scores per epoch
         curves=[
-            f"{RESULTS}/curves/{kind}/{group}_{backbone}_{method}_seed{seed}.csv"
-            for group, backbone, method, seed in all_runs()
+            curve_file(kind, *run)
+            for run in all_runs()
             for kind in ("loss", "lr", "epoch")
         ],
     params:
