@@ -4,11 +4,11 @@
 
 rule backbone_demo:
     input:
-        manifest=f"{DATA}/manifest.json",
-        image=f"features/{DS}/image.h5",
-        video=f"features/{DS}/video.h5",
+        manifest=MANIFEST,
+        image=feature_file("image"),
+        video=feature_file("video"),
     output:
-        directory(f"models/{DS}/{{arch}}"),
+        directory(demo_model("{arch}")),
     wildcard_constraints:
         arch="t5|bart",
     params:

@@ -48,6 +48,20 @@ LOGS = f"logs/{DS}"  # logs of the data set's steps (data, frames, features, dem
 RUNS = f"runs/{NAME}"
 RESULTS = f"results/{NAME}"
 RUN_LOGS = f"logs/{NAME}"
+# The data set's files, each spelled once: its manifest, the sampled frames, a group's feature cache
+# (feature_file), a demo model (demo_model: the backbones t5/bart and the CLIPs clip_rn.pt/clip_vit.pt).
+MANIFEST = f"{DATA}/manifest.json"
+FRAMES = f"frames/{DS}/frames.h5"
+
+
+def feature_file(group):
+    return f"features/{DS}/{group}.h5"
+
+
+def demo_model(name):
+    return f"models/{DS}/{name}"
+
+
 DATA_SOURCE = config["data"].get("source", "demo")
 # Where the images / videos of the data set are: the demo world's folders, or the user's for real data.
 IMAGES_DIR = f"{DATA}/images" if DATA_SOURCE == "demo" else config["data"].get("images", "")
@@ -69,7 +83,7 @@ def code(*verbs):
 def clip_checkpoint(kind):
     """The CLIP checkpoint of a tower: the pipeline's own demo CLIP, or a name/path from config."""
     value = config["clip"][kind]
-    return f"models/{DS}/clip_{'rn' if kind == 'image' else 'vit'}.pt" if value == "demo" else value
+    return demo_model(f"clip_{'rn' if kind == 'image' else 'vit'}.pt") if value == "demo" else value
 
 
 def clip_param(kind):
@@ -84,16 +98,16 @@ def clip_input(kind):
 
 def backbone_path(key):
     value = config["backbones"][key]
-    return f"models/{DS}/{key}" if value == "demo" else value
+    return demo_model(key) if value == "demo" else value
 
 
 def backbone_input(wildcards):
-    return [f"models/{DS}/{wildcards.backbone}"] if config["backbones"][wildcards.backbone] == "demo" else []
+    return [demo_model(wildcards.backbone)] if config["backbones"][wildcards.backbone] == "demo" else []
 
 
 def group_features(wildcards):
     """The feature cache a run reads: image grids for the image group, frame features for video."""
-    return f"features/{DS}/{wildcards.group}.h5"
+    return feature_file(wildcards.group)
 
 
 def epochs(method):
@@ -151,10 +165,10 @@ def stage_inputs(stage):
     groups = config["groups"]
     if stage == "data":
         frames = "video" in groups and not VIDEO_FEATURES
-        return [f"{DATA}/manifest.json"] + ([f"frames/{DS}/frames.h5"] if frames else [])
+        return [MANIFEST] + ([FRAMES] if frames else [])
     used = {key for spec in groups.values() for key in spec["backbones"]}
-    demo = [f"models/{DS}/{key}" for key in sorted(used) if config["backbones"][key] == "demo"]
-    return [f"features/{DS}/{group}.h5" for group in sorted(groups)] + demo
+    demo = [demo_model(key) for key in sorted(used) if config["backbones"][key] == "demo"]
+    return [feature_file(group) for group in sorted(groups)] + demo
 
 
 # -- helpers of rules/train.smk and rules/tables.smk (functions live here, rules in the phase files)

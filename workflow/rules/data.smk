@@ -4,7 +4,7 @@ if DATA_SOURCE == "demo":
 
     rule demo_world:
         output:
-            manifest=f"{DATA}/manifest.json",
+            manifest=MANIFEST,
         params:
             out=lambda w, output: os.path.dirname(output.manifest),
             seed=config["demo"]["seed"],
@@ -22,7 +22,7 @@ else:
 
     rule prepare_real:
         output:
-            manifest=f"{DATA}/manifest.json",
+            manifest=MANIFEST,
         params:
             out=lambda w, output: os.path.dirname(output.manifest),
             root=config["data"]["root"],

@@ -3,10 +3,10 @@
 
 rule clip_demo:
     input:
-        manifest=f"{DATA}/manifest.json",
+        manifest=MANIFEST,
     output:
-        rn=f"models/{DS}/clip_rn.pt",
-        vit=f"models/{DS}/clip_vit.pt",
+        rn=demo_model("clip_rn.pt"),
+        vit=demo_model("clip_vit.pt"),
     params:
         data=lambda w, input: os.path.dirname(input.manifest),
         steps=config["clip"]["demo_steps"],
@@ -28,9 +28,9 @@ if IMAGE_FEATURES:
 
     rule features_image_release:
         input:
-            manifest=f"{DATA}/manifest.json",
+            manifest=MANIFEST,
         output:
-            f"features/{DS}/image.h5",
+            feature_file("image"),
         params:
             src=IMAGE_FEATURES,
             code=code("data-features"),
@@ -49,10 +49,10 @@ else:
 
     rule features_image:
         input:
-            manifest=f"{DATA}/manifest.json",
+            manifest=MANIFEST,
             clip=clip_input("image"),
         output:
-            f"features/{DS}/image.h5",
+            feature_file("image"),
         params:
             images=IMAGES_DIR,
             clip=clip_param("image"),
@@ -75,9 +75,9 @@ if VIDEO_FEATURES:
 
     rule features_video_release:
         input:
-            manifest=f"{DATA}/manifest.json",
+            manifest=MANIFEST,
         output:
-            f"features/{DS}/video.h5",
+            feature_file("video"),
         params:
             src=VIDEO_FEATURES,
             code=code("data-features"),
@@ -96,10 +96,10 @@ else:
 
     rule features_video:
         input:
-            frames=f"frames/{DS}/frames.h5",
+            frames=FRAMES,
             clip=clip_input("video"),
         output:
-            f"features/{DS}/video.h5",
+            feature_file("video"),
         params:
             clip=clip_param("video"),
             batch=config["clip"]["batch_size"],

@@ -3,9 +3,9 @@
 
 rule frames:
     input:
-        manifest=f"{DATA}/manifest.json",
+        manifest=MANIFEST,
     output:
-        frames=f"frames/{DS}/frames.h5",
+        frames=FRAMES,
         rejected=f"frames/{DS}/rejected.json",
     params:
         videos=VIDEOS_DIR,

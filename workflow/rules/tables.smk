@@ -4,7 +4,7 @@
 rule tables:
     input:
         metrics=[f"{run_dir(*r)}/{METRICS_FILE}" for r in all_runs()],
-        manifest=f"{DATA}/manifest.json",  # the prior row is computed from the data set's own splits
+        manifest=MANIFEST,  # the prior row is computed from the data set's own splits
     output:
         # the CSV of each table is in `snakemake --report`, under its group and backbone
         tables=[

@@ -3,7 +3,7 @@
 
 rule train:
     input:
-        manifest=f"{DATA}/manifest.json",
+        manifest=MANIFEST,
         features=group_features,
         backbone=backbone_input,
     output:
