@@ -35,7 +35,7 @@ rule tables:
         paper=_paper_args,
         methods=",".join(dict.fromkeys(m for spec in config["groups"].values() for m in spec["methods"])),
         out=lambda w, output: os.path.dirname(os.path.dirname(output.summary)),
-        data=DATA,
+        data=lambda w, input: os.path.dirname(input.manifest),
         split=SPLIT,
         code=code("tables"),
     log:
