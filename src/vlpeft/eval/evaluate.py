@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from vlpeft.io import write_json, write_jsonl
-from vlpeft.run_files import ADAPTER_FILE, BEST_ADAPTER_FILE, metrics_file, predictions_dir
+from vlpeft.run_files import (
+    ADAPTER_FILE,
+    BEST_ADAPTER_FILE,
+    metrics_file,
+    predictions_dir,
+)
 from vlpeft.tasks import SPLITS
 
 
@@ -42,7 +47,13 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
     from vlpeft.eval.decode import decode_task
     from vlpeft.eval.metrics import average, score_task
     from vlpeft.pet import count_parameters, load_adapter
-    from vlpeft.train.build import RunSpec, build_run_model, feature_dim, open_features, text_options
+    from vlpeft.train.build import (
+        RunSpec,
+        build_run_model,
+        feature_dim,
+        open_features,
+        text_options,
+    )
     from vlpeft.train.data import TaskData, load_examples
     from vlpeft.train.distributed import resolve_device
 

@@ -10,7 +10,11 @@ import sys
 
 import torch
 
-from vlpeft.cli_args import METHOD_OVERRIDE_FLAG, add_method_override_argument, parse_key_values
+from vlpeft.cli_args import (
+    METHOD_OVERRIDE_FLAG,
+    add_method_override_argument,
+    parse_key_values,
+)
 from vlpeft.tasks import GROUPS
 
 from .accounting import count_parameters

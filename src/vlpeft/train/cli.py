@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from vlpeft.cli_args import (add_method_override_argument, add_run_arguments, default_of, parse_key_values,
-                             task_list)
+from vlpeft.cli_args import (
+    add_method_override_argument,
+    add_run_arguments,
+    default_of,
+    parse_key_values,
+    task_list,
+)
 from vlpeft.tasks import GROUPS
 from vlpeft.train.build import RunSpec, backbone_display_name
 from vlpeft.train.trainer import TrainConfig
