@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 from transformers import AutoConfig, PreTrainedModel
@@ -57,7 +57,7 @@ def build_model(name_or_path: str | os.PathLike, *, feat_dim: int, from_config: 
         set_dropout(config, dropout)
     cls = BACKBONE_CLASSES[found_arch]
     if from_config:
-        backbone = cls(config)
+        backbone = cls(cast(Any, config))  # the T5Config/BartConfig of found_arch, typed as their base class
     else:
         from vlpeft.io import reading
 
@@ -119,9 +119,12 @@ def resize_vocabulary(backbone: PreTrainedModel, n_rows: int) -> None:
         return
     old = backbone.get_input_embeddings()
     backbone.resize_token_embeddings(n_rows, mean_resizing=False)
-    new = backbone.get_input_embeddings()
+    # get_input_embeddings() is typed Module; resize_token_embeddings has set an nn.Embedding
+    new = cast(nn.Embedding, backbone.get_input_embeddings())
     if isinstance(old, BartScaledWordEmbedding) and not isinstance(new, BartScaledWordEmbedding):
-        scaled = BartScaledWordEmbedding(n_rows, new.embedding_dim, old.padding_idx, embed_scale=old.embed_scale)
+        # transformers annotates padding_idx `int`; the nn.Embedding it subclasses takes `int | None` (as read here)
+        scaled = BartScaledWordEmbedding(n_rows, new.embedding_dim, old.padding_idx,  # type: ignore[arg-type]
+                                         embed_scale=old.embed_scale)
         scaled.weight = new.weight  # the same Parameter: the LM head stays tied
         backbone.set_input_embeddings(scaled)
     if backbone.config.tie_word_embeddings and backbone.get_output_embeddings().weight is not new.weight:

@@ -8,6 +8,7 @@ vocabulary of ``V`` entries: the row the visual embedding uses for object order 
 from __future__ import annotations
 
 import os
+from typing import cast
 
 from transformers import AutoConfig, AutoTokenizer, PreTrainedTokenizerBase
 
@@ -42,7 +43,8 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase, arch: str) -> int:
 def check_visual_tokens(tokenizer: PreTrainedTokenizerBase) -> None:
     """Raise ValueError unless ``<vis_extra_id_i>`` has id ``len(tokenizer) - 1 - i`` for every i."""
     n = len(tokenizer)
-    ids = tokenizer.convert_tokens_to_ids([f"<vis_extra_id_{i}>" for i in range(NUM_EXTRA_IDS)])
+    # a list of tokens in, a list of ids out (transformers types the result `int | list[int]`)
+    ids = cast(list[int], tokenizer.convert_tokens_to_ids([f"<vis_extra_id_{i}>" for i in range(NUM_EXTRA_IDS)]))
     bad = [i for i, tid in enumerate(ids) if tid != n - 1 - i]
     if bad:
         raise ValueError(

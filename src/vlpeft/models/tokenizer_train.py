@@ -159,7 +159,7 @@ def _canonical_scores(pieces: list[tuple[str, float]]) -> list[tuple[str, float]
     return sorted(scored, key=lambda ps: (-ps[1], ps[0]))
 
 
-def _train_bytelevel_bpe(texts: list[str], vocab_size: int) -> tuple[dict[str, int], list[tuple[str, str]]]:
+def _train_bytelevel_bpe(texts: list[str], vocab_size: int) -> tuple[dict[str, int], list[tuple[str, ...]]]:
     """Learnt byte-level BPE vocabulary and merges, BART's four specials first."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
@@ -194,5 +194,6 @@ def train_tokenizer(texts: list[str], arch: str, vocab_size: int = 1024):
         from transformers import BartTokenizer
 
         vocab, merges = _train_bytelevel_bpe(texts, vocab_size)
-        return BartTokenizer(vocab=vocab, merges=merges)
+        # transformers annotates merges `str | list[str] | None`; the BPE model it builds takes (a, b) pairs
+        return BartTokenizer(vocab=vocab, merges=merges)  # type: ignore[arg-type]
     raise ValueError(f"unknown arch {arch!r}; expected one of {', '.join(ARCHS)}")

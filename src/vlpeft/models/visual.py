@@ -10,7 +10,7 @@ is neither double-counted nor made trainable by ``visual_embedding.requires_grad
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import torch
@@ -43,15 +43,19 @@ class VisualEmbedding(nn.Module):
         if arch not in ("t5", "bart"):
             raise ValueError(f"unknown arch {arch!r}; expected 't5' or 'bart'")
         self.feat_dim, self.d_model, self.arch = feat_dim, d_model, arch
-        self.feat_embedding = nn.Sequential(nn.Linear(feat_dim, d_model), _norm(arch, d_model, eps))
-        self.absolute_vis_pos_embedding = nn.Sequential(nn.Linear(BOX_DIM, d_model), _norm(arch, d_model, eps))
+        feat_proj = nn.Linear(feat_dim, d_model)
+        self.feat_embedding = nn.Sequential(feat_proj, _norm(arch, d_model, eps))
+        box_proj = nn.Linear(BOX_DIM, d_model)
+        self.absolute_vis_pos_embedding = nn.Sequential(box_proj, _norm(arch, d_model, eps))
         self.img_order_embedding = nn.Embedding(N_IMAGE_ORDERS, d_model)
         self._token_embedding = token_embedding  # a callable, not a submodule: the shared table stays the backbone's
         if init_std is not None:
-            for module in (self.feat_embedding[0], self.absolute_vis_pos_embedding[0], self.img_order_embedding):
+            modules: tuple[nn.Linear | nn.Embedding, ...] = (feat_proj, box_proj, self.img_order_embedding)
+            for module in modules:
                 nn.init.normal_(module.weight, mean=0.0, std=init_std)
-                if getattr(module, "bias", None) is not None:
-                    nn.init.zeros_(module.bias)
+                bias = getattr(module, "bias", None)
+                if bias is not None:
+                    nn.init.zeros_(bias)
 
     @property
     def obj_order_embedding(self) -> nn.Embedding:
@@ -66,7 +70,8 @@ class VisualEmbedding(nn.Module):
         """
         feats = downsample_grid(check_visual_features(vis_feats, self.feat_dim))
         batch, n_images, n_tokens, _ = feats.shape
-        feats = feats.reshape(batch, n_images * n_tokens, self.feat_dim).to(self.feat_embedding[0].weight.dtype)
+        feat_proj = cast(nn.Linear, self.feat_embedding[0])  # nn.Sequential indexing is typed Module
+        feats = feats.reshape(batch, n_images * n_tokens, self.feat_dim).to(feat_proj.weight.dtype)
         boxes = feats.new_zeros(batch, n_images * n_tokens, BOX_DIM)
         img_ids, obj_ids = visual_order_ids(batch, n_images, n_tokens, img_order, feats.device)
         table = self.obj_order_embedding.weight

@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import BartForConditionalGeneration, PreTrainedModel, T5ForConditionalGeneration
+from transformers import BartForConditionalGeneration, T5ForConditionalGeneration
 from transformers.modeling_outputs import Seq2SeqLMOutput
+from transformers.models.t5.modeling_t5 import T5Attention
 
 from .visual import VisualEmbedding
 
-BACKBONE_CLASSES = {"t5": T5ForConditionalGeneration, "bart": BartForConditionalGeneration}
+# The stock seq2seq models a VLModel wraps.
+Backbone = T5ForConditionalGeneration | BartForConditionalGeneration
+BACKBONE_CLASSES: dict[str, type[Backbone]] = {"t5": T5ForConditionalGeneration, "bart": BartForConditionalGeneration}
 
 
 @dataclass
@@ -88,7 +91,7 @@ class _T5TextPositionBias:
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
 
-    def __call__(self, module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
+    def __call__(self, module: T5Attention, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
         n_text = self.ctx.text_block_len
         if n_text is None or kwargs.get("position_bias") is not None:
             return None
@@ -106,7 +109,9 @@ class VLModel(nn.Module):
     ``prompt(task, batch_size) -> (B, P, d)`` set by a PET method), ``task_context``, ``arch``, ``config``.
     """
 
-    def __init__(self, backbone: PreTrainedModel, feat_dim: int) -> None:
+    pet_info: dict[str, Any]  # set by vlpeft.pet.registry.apply_method (absent until a method is applied)
+
+    def __init__(self, backbone: Backbone, feat_dim: int) -> None:
         super().__init__()
         arch = backbone.config.model_type
         if arch not in BACKBONE_CLASSES:
@@ -114,8 +119,10 @@ class VLModel(nn.Module):
         self.arch = arch
         self.backbone = backbone  # registered first: the shared embedding's first name is the backbone's
         config = backbone.config
+        # transformers types get_input_embeddings() as nn.Module; T5/BART return their nn.Embedding
+        token_embedding = cast(Callable[[], nn.Embedding], backbone.get_input_embeddings)
         self.visual_embedding = VisualEmbedding(
-            feat_dim, config.d_model, arch, backbone.get_input_embeddings,
+            feat_dim, cast(int, config.d_model), arch, token_embedding,  # BartConfig types d_model `int | None`
             eps=getattr(config, "layer_norm_epsilon", 1e-5),
             init_std=config.init_std if arch == "bart" else None)
         self.prompt: nn.Module | None = None
@@ -135,10 +142,10 @@ class VLModel(nn.Module):
     def _install_encoder_hooks(self) -> None:
         ctx, encoder = self.task_context, self.encoder
         if self.arch == "bart":
-            encoder.embed_positions.register_forward_hook(_BartTextPositions(ctx))
-            encoder.layernorm_embedding.register_forward_hook(_BartTextLayerNorm(ctx))
+            encoder.get_submodule("embed_positions").register_forward_hook(_BartTextPositions(ctx))
+            encoder.get_submodule("layernorm_embedding").register_forward_hook(_BartTextLayerNorm(ctx))
         else:
-            attention = encoder.block[0].layer[0].SelfAttention
+            attention = encoder.get_submodule("block.0.layer.0.SelfAttention")
             attention.register_forward_pre_hook(_T5TextPositionBias(ctx), with_kwargs=True)
 
     def embed_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, vis_feats: torch.Tensor,
@@ -149,7 +156,7 @@ class VLModel(nn.Module):
             raise ValueError(f"input_ids / attention_mask: expected equal (batch, length) shapes, got "
                              f"{tuple(input_ids.shape)} and {tuple(attention_mask.shape)}")
         batch = input_ids.shape[0]
-        text = self.encoder.embed_tokens(input_ids)  # BART: x embed_scale; positions come from the hook
+        text = self.encoder.get_submodule("embed_tokens")(input_ids)  # BART: x embed_scale; positions: the hook
         visual = self.visual_embedding(vis_feats, img_order)
         if visual.shape[0] != batch:
             raise ValueError(f"vis_feats: batch {visual.shape[0]} does not match input_ids batch {batch}")
@@ -204,4 +211,7 @@ class VLModel(nn.Module):
         embeds, mask, layout = self.embed_inputs(input_ids, attention_mask, vis_feats, task, img_order,
                                                  vis_attention_mask)
         with self._encoding(layout):
-            return self.backbone.generate(inputs_embeds=embeds, attention_mask=mask, **generate_kwargs)
+            # transformers annotates generate's self as a Protocol written for the ty checker that its own
+            # models do not satisfy under mypy; without return_dict_in_generate the result is the ids tensor
+            ids = self.backbone.generate(inputs_embeds=embeds, attention_mask=mask, **generate_kwargs)  # type: ignore[misc]
+            return cast(torch.Tensor, ids)

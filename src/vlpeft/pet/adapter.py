@@ -6,12 +6,17 @@ Our own layers: PEFT has no sequential (Houlsby) adapter on the sublayer output 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .base import (PETModule, TaskRouter, Wrapper, d_model, gelu_new, init_linear_, new_module_std, output_sites,
                    per_task_modules, wrap)
 from .phm import PHMLinear
+
+if TYPE_CHECKING:  # annotations only
+    from vlpeft.models.vl import VLModel
 
 
 def make_linear(kind: str, fin: int, fout: int, *, init_std: float | None, phm_n: int = 2) -> nn.Module:
@@ -93,7 +98,7 @@ def adapter_kinds(cfg: dict) -> tuple[str, ...]:
     return ("self_attn", "cross_attn", "ffn") if cfg["cross_attn_adapter"] else ("self_attn", "ffn")
 
 
-def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
+def apply(model: VLModel, cfg: dict, tasks: list[str]) -> None:
     """Inject a routed sequential adapter after every attention / FFN sublayer (30 on BART-base, 60 on T5-base)."""
     backbone, ctx = model.backbone, model.task_context
     d = d_model(backbone)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import safe_open
@@ -14,6 +14,9 @@ from safetensors.torch import save_file
 from torch import nn
 
 from vlpeft.io import atomic_path, canonical_json
+
+if TYPE_CHECKING:  # annotations only
+    from vlpeft.models.vl import VLModel
 
 FORMAT = "vlpeft-adapter/1"
 # Config keys that say nothing about the architecture or its weights (paths, versions, dropout
@@ -24,13 +27,13 @@ _VOLATILE = {"_name_or_path", "transformers_version", "_commit_hash", "dtype", "
              "classifier_dropout", "dropout_rate"}
 
 
-def backbone_fingerprint(model: nn.Module) -> str:
+def backbone_fingerprint(model: VLModel) -> str:
     """sha256 of the canonical JSON of the backbone config (volatile keys dropped)."""
     cfg = {k: v for k, v in sorted(model.backbone.config.to_dict().items()) if k not in _VOLATILE}
     return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _identity(model: nn.Module) -> dict:
+def _identity(model: VLModel) -> dict:
     info = getattr(model, "pet_info", None)
     if info is None:
         raise ValueError("no PET method is applied to this model (call vlpeft.pet.apply_method first)")
@@ -43,7 +46,7 @@ def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {n: p for n, p in model.named_parameters() if p.requires_grad}
 
 
-def save_adapter(path: str | os.PathLike, model: nn.Module, meta: dict[str, Any] | None = None) -> None:
+def save_adapter(path: str | os.PathLike, model: VLModel, meta: dict[str, Any] | None = None) -> None:
     """Write the trainable tensors of ``model`` to ``path`` (atomically, deterministic bytes).
 
     The header holds one metadata key ``vlpeft``: canonical JSON of the method, resolved config,
@@ -69,7 +72,7 @@ def read_adapter_header(path: str | os.PathLike) -> dict:
         return json.loads(meta["vlpeft"])
 
 
-def load_adapter(path: str | os.PathLike, model: nn.Module) -> dict:
+def load_adapter(path: str | os.PathLike, model: VLModel) -> dict:
     """Load an adapter file into ``model`` (which must have the same method, config, tasks and
     backbone applied) and return its header. Any mismatch is a ``ValueError`` naming the file."""
     header = read_adapter_header(path)

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:  # annotations only
+    from transformers import PreTrainedModel
+
+    from vlpeft.models.vl import VLModel
 
 
 class PETModule(nn.Module):
@@ -75,7 +80,7 @@ class TaskRouter(PETModule):
 
     def current(self) -> nn.Module:
         task = getattr(self.ctx, "task", None)
-        if task not in self.per_task:
+        if not isinstance(task, str) or task not in self.per_task:
             raise KeyError(
                 f"PET module has no entry for task {task!r} (known tasks: {sorted(self.per_task)}); "
                 "set model.task_context.task before the forward pass"
@@ -107,7 +112,7 @@ class Site:
     kind: str  # "self_attn" | "cross_attn" | "ffn"
 
 
-def _stacks(backbone: nn.Module, arch: str) -> dict[str, tuple[str, int]]:
+def _stacks(backbone: PreTrainedModel, arch: str) -> dict[str, tuple[str, int]]:
     cfg = backbone.config
     if arch == "bart":
         return {"encoder": ("model.encoder.layers", cfg.encoder_layers),
@@ -135,7 +140,7 @@ _T5_SUBLAYERS = {"self_attn": "layer.0", "ffn": "layer.1"}
 _CROSS_VALUE = {"bart": "encoder_attn.v_proj", "t5": "layer.1.EncDecAttention.v"}
 
 
-def output_sites(backbone: nn.Module, arch: str, stacks: Iterable[str] = ("encoder", "decoder"),
+def output_sites(backbone: PreTrainedModel, arch: str, stacks: Iterable[str] = ("encoder", "decoder"),
                  kinds: Iterable[str] = ("self_attn", "cross_attn", "ffn")) -> list[Site]:
     """Sublayer-output modules, encoder first, in layer order."""
     sites = []
@@ -149,7 +154,7 @@ def output_sites(backbone: nn.Module, arch: str, stacks: Iterable[str] = ("encod
     return sites
 
 
-def t5_encoder_sublayers(backbone: nn.Module) -> list[Site]:
+def t5_encoder_sublayers(backbone: PreTrainedModel) -> list[Site]:
     prefix, n = _stacks(backbone, "t5")["encoder"]
     return [Site(f"{prefix}.{i}.{rel}", "encoder", i, kind) for i in range(n) for kind, rel in _T5_SUBLAYERS.items()]
 
@@ -159,12 +164,12 @@ def bart_ffn_input_path(site: Site) -> str:
     return site.path.rsplit(".", 1)[0] + ".fc1"
 
 
-def cross_value_sites(backbone: nn.Module, arch: str) -> list[Site]:
+def cross_value_sites(backbone: PreTrainedModel, arch: str) -> list[Site]:
     prefix, n = _stacks(backbone, arch)["decoder"]
     return [Site(f"{prefix}.{i}.{_CROSS_VALUE[arch]}", "decoder", i, "cross_value") for i in range(n)]
 
 
-def d_model(backbone: nn.Module) -> int:
+def d_model(backbone: PreTrainedModel) -> int:
     return int(backbone.config.d_model)
 
 
@@ -183,7 +188,7 @@ def init_linear_(linear: nn.Linear, std: float | None) -> None:
         nn.init.zeros_(linear.bias)
 
 
-def new_module_std(model: nn.Module, cfg: dict) -> float | None:
+def new_module_std(model: VLModel, cfg: dict) -> float | None:
     """The init std of plain Linears/Embeddings a method adds (docs/methods.md B.4): BART's
     ``_init_weights`` re-initialises them N(0, init_std); VL-T5's skips them (None = PyTorch defaults)."""
     return cfg.get("init_std") if model.arch == "bart" else None
@@ -197,8 +202,9 @@ def zero_(module: nn.Module) -> None:
     with torch.no_grad():
         handled: set[int] = set()
         for m in module.modules():
-            if hasattr(m, "zero_init_"):
-                m.zero_init_()
+            zero_init = getattr(m, "zero_init_", None)
+            if zero_init is not None:
+                zero_init()
                 handled |= {id(p) for p in m.parameters()}
         for p in module.parameters():
             if id(p) not in handled:

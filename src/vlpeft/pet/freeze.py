@@ -13,11 +13,16 @@ Always trainable: the visual projection and every PET module (``PETModule``, PEF
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 from transformers.models.t5.modeling_t5 import T5LayerNorm
 
 from .base import PETModule
 from .lora import is_lora_parameter
+
+if TYPE_CHECKING:  # annotations only
+    from vlpeft.models.vl import VLModel
 
 
 def _layer_norms(root: nn.Module, include_t5: bool) -> list[nn.Module]:
@@ -30,7 +35,7 @@ def _unfreeze(modules: list[nn.Module]) -> None:
         m.requires_grad_(True)
 
 
-def set_trainable(model: nn.Module, cfg: dict) -> None:
+def set_trainable(model: VLModel, cfg: dict) -> None:
     """Set ``requires_grad`` on every parameter of ``model`` by the rule keys of ``cfg``."""
     model.requires_grad_(False)
     if cfg.get("train_all", False):

@@ -11,12 +11,17 @@ installed library provides Hyperformer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .adapter import OutputAdapterWrapper, adapter_kinds
 from .base import PETModule, d_model, gelu_new, init_linear_, output_sites, wrap
+
+if TYPE_CHECKING:  # annotations only
+    from vlpeft.models.vl import VLModel
 
 
 class TaskEmbeddings(PETModule):
@@ -61,8 +66,9 @@ class HyperController(PETModule):
         # _init_weights then re-initialises both N(0, 0.02); VL-T5's leaves them (docs/methods.md B.4).
         std = cfg["hypernet_init_std"] if backbone_std is None else backbone_std
         self.layer_embeddings = nn.Parameter(torch.randn(num_layers, dim) * (1.0 if backbone_std is None else backbone_std))
-        self.task_hypernet = nn.Sequential(nn.Linear(2 * dim, hidden), nn.ReLU(), nn.Linear(hidden, proj))
-        for lin in (self.task_hypernet[0], self.task_hypernet[2]):
+        first, second = nn.Linear(2 * dim, hidden), nn.Linear(hidden, proj)
+        self.task_hypernet = nn.Sequential(first, nn.ReLU(), second)
+        for lin in (first, second):
             init_linear_(lin, std)
         self.layer_norm = nn.LayerNorm(proj, eps=1e-6)
         self.generators = nn.ModuleDict({bt: WeightGenerator(d, r, proj, std) for bt in block_types})
@@ -89,7 +95,7 @@ class HyperAdapter(PETModule):
         return F.linear(gelu_new(F.linear(h, down_w, down_b)), up_w, up_b)
 
 
-def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
+def apply(model: VLModel, cfg: dict, tasks: list[str]) -> None:
     backbone, ctx = model.backbone, model.task_context
     d = d_model(backbone)
     r = d // cfg["reduction_factor"]

@@ -9,8 +9,10 @@ Routing "multiple" by task: a forward pre-hook on each LoRA layer passes PEFT's 
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
-from torch import nn
+if TYPE_CHECKING:  # annotations only
+    from vlpeft.models.vl import VLModel
 
 TARGETS = {"bart": ["q_proj", "v_proj"], "t5": ["q", "v"]}
 SINGLE = "single"
@@ -31,7 +33,7 @@ class _RouteByTask:
         return args, kwargs
 
 
-def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
+def apply(model: VLModel, cfg: dict, tasks: list[str]) -> None:
     from peft import LoraConfig, inject_adapter_in_model  # imported here: peft costs seconds to import
     from peft.tuners.lora import LoraLayer
 

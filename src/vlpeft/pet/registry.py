@@ -8,22 +8,23 @@ One source of truth per fact: a method's hyper-parameters are its defaults in th
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import adapter, hyperformer, lora, prompt, vl_pet
 from .freeze import set_trainable
 from .method_config import ARCHS, METHODS, MethodSpec, method_config
 
+if TYPE_CHECKING:  # annotations only
+    from vlpeft.models.vl import VLModel
+
 __all__ = ["ARCHS", "INJECTORS", "METHODS", "MethodSpec", "apply_method", "method_config"]
 
 
-def _nothing(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
+def _nothing(model: VLModel, cfg: dict, tasks: list[str]) -> None:
     """Full fine-tuning and BitFit add no module; only the trainable rule differs."""
 
 
-INJECTORS: dict[str, Callable[[nn.Module, dict, list[str]], None]] = {
+INJECTORS: dict[str, Callable[[VLModel, dict, list[str]], None]] = {
     "full": _nothing,
     "bitfit": _nothing,
     "adapter": adapter.apply,
@@ -34,7 +35,7 @@ INJECTORS: dict[str, Callable[[nn.Module, dict, list[str]], None]] = {
 }
 
 
-def apply_method(model: nn.Module, name: str, tasks: list[str],
+def apply_method(model: VLModel, name: str, tasks: list[str],
                  method_overrides: Mapping[str, Any] | None = None) -> dict:
     """Inject ``name``'s modules into ``model`` (a VLModel), set ``requires_grad`` by its rule and
     return the resolved config. The applied method is recorded as ``model.pet_info``."""

@@ -12,12 +12,19 @@ With X the sublayer input (the residual stream) and H the sublayer output:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .adapter import Bottleneck
 from .base import (PETModule, Wrapper, bart_ffn_input_path, cross_value_sites, d_model, gelu_new, init_linear_,
                    new_module_std, output_sites, t5_encoder_sublayers, wrap, zero_)
+
+if TYPE_CHECKING:  # annotations only
+    from transformers.models.t5.modeling_t5 import T5LayerFF, T5LayerSelfAttention
+
+    from vlpeft.models.vl import VLModel
 
 # ---------------------------------------------------------------------------------------------- gates
 
@@ -154,6 +161,8 @@ class BartGatedOutput(Wrapper):
 class T5GatedSelfAttention(Wrapper):
     """Wraps T5LayerSelfAttention: ``X + Dropout(s·G⊙(H+ΔH))`` with H = SelfAttention(LN(X))."""
 
+    base_layer: T5LayerSelfAttention  # the sublayer at a t5_encoder_sublayers "self_attn" site
+
     def __init__(self, base_layer: nn.Module, pet: GatedModification):
         super().__init__(base_layer)
         self.pet = pet
@@ -168,6 +177,8 @@ class T5GatedSelfAttention(Wrapper):
 
 class T5GatedFF(Wrapper):
     """Wraps T5LayerFF: ``X + Dropout(s·G⊙(H+ΔH))`` with H = DenseReluDense(LN(X))."""
+
+    base_layer: T5LayerFF  # the sublayer at a t5_encoder_sublayers "ffn" site
 
     def __init__(self, base_layer: nn.Module, pet: GatedModification):
         super().__init__(base_layer)
@@ -193,7 +204,7 @@ class ParallelAdapterWrapper(Wrapper):
 # ------------------------------------------------------------------------------------------ inject
 
 
-def _inject_encoder(model: nn.Module, cfg: dict) -> None:
+def _inject_encoder(model: VLModel, cfg: dict) -> None:
     backbone = model.backbone
     d = d_model(backbone)
     std = new_module_std(model, cfg)  # T5: PyTorch defaults (docs/methods.md B.4)
@@ -210,7 +221,7 @@ def _inject_encoder(model: nn.Module, cfg: dict) -> None:
         wrap(backbone, site.path, lambda base: BartGatedOutput(base, GatedModification(d, cfg, std), stash))
 
 
-def _inject_decoder_vpa(model: nn.Module, cfg: dict) -> None:
+def _inject_decoder_vpa(model: VLModel, cfg: dict) -> None:
     backbone = model.backbone
     d = d_model(backbone)
     for site in cross_value_sites(backbone, model.arch):
@@ -221,7 +232,7 @@ def _inject_decoder_vpa(model: nn.Module, cfg: dict) -> None:
         wrap(backbone, site.path, lambda base: ParallelAdapterWrapper(base, vpa))
 
 
-def apply(model: nn.Module, cfg: dict, tasks: list[str]) -> None:
+def apply(model: VLModel, cfg: dict, tasks: list[str]) -> None:
     """Encoder ΔH + G modules and decoder VPAs, all shared by the tasks (docs/methods.md B.2)."""
     _inject_encoder(model, cfg)
     if cfg["decoder_vpa_dim"]:
