@@ -88,10 +88,11 @@ class QAObjective(CaptionObjective):
     pre-train with QA: encoder text ``"vqa: " + question`` before the visual tokens, target the answer.
     It shares the image captioning objective's ``VLModel`` (one image projection, saved once).
 
-    Measured on the demo world (version 2): without it, full fine-tuning answered "is there a red
-    object?" at chance after 1900 steps although a linear probe reads each colour's presence from the
-    features with 99-100 % accuracy: the tiny backbone had never matched a word of the question to
-    the picture, only generated words from it.
+    Used only when the world has the file (``vlpeft demo --pretrain-qa N``; the default world has
+    none). Measured on the default world v2, full fine-tuning for 5 epochs, seed 42, 1500 pre-training
+    steps: VQA 60.8 / GQA 67 / NLVR2 59.5 / CIDEr 309 without it, 41.9 / 52 / 50 / 43 with 1600 QA
+    pairs (the pre-training captioning loss ended at 0.84 instead of 0.66: the QA steps taken from
+    captioning left a backbone that ignores the picture).
     """
 
     def __init__(self, caption: CaptionObjective, tokenizer, rows: list[dict]):

@@ -31,7 +31,8 @@ PARAMS: dict[str, tuple[Any, str]] = {
     **{f"images_{s}": (n, f"images of the {s} split (shared by the image tasks)")
        for s, n in zip(SPLITS, (600, 100, 100))},
     "pretrain_images": (400, "images of the pretrain split (image_captions.jsonl, image_qa.jsonl)"),
-    "pretrain_qa": (1600, "questions on the pretrain images (image_qa.jsonl; the demo backbone's QA pre-training)"),
+    "pretrain_qa": (0, "questions on the pretrain images (image_qa.jsonl, written when > 0; the demo backbone's "
+                       "QA pre-training: off, 1600 of them made fine-tuning worse)"),
     **{f"videos_{s}": (n, f"videos of the {s} split, per video style (tv: tvqa/tvc; howto: how2qa/yc2c)")
        for s, n in zip(SPLITS, (50, 10, 10))},
     "pretrain_videos": (80, "videos of the pretrain split (video_captions.jsonl), both styles"),
@@ -49,8 +50,7 @@ DEFAULTS: dict[str, Any] = {k: v for k, (v, _) in PARAMS.items()}
 def _scaled(images: tuple[int, int, int], pretrain_images: int, videos: tuple[int, int, int],
             pretrain_videos: int, image_task: tuple[int, int, int], video_task: tuple[int, int, int],
             yc2c: tuple[int, int, int]) -> dict[str, Any]:
-    out: dict[str, Any] = {"pretrain_images": pretrain_images, "pretrain_videos": pretrain_videos,
-                           "pretrain_qa": 4 * pretrain_images}
+    out: dict[str, Any] = {"pretrain_images": pretrain_images, "pretrain_videos": pretrain_videos}
     for i, s in enumerate(SPLITS):
         out[f"images_{s}"], out[f"videos_{s}"] = images[i], videos[i]
         out.update({f"{t}_{s}": image_task[i] for t in IMAGE_TASKS})
@@ -65,7 +65,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "small": _scaled((200, 40, 40), 120, (20, 5, 5), 24, (200, 40, 40), (100, 25, 25), (70, 20, 20)),
     # the test world: a few seconds to generate
     "tiny": {**_scaled((12, 6, 6), 6, (3, 2, 2), 4, (12, 6, 6), (10, 5, 5), (10, 6, 6)),
-             "image_size": 64, "video_seconds": 4.0, "max_steps": 5},
+             "image_size": 64, "video_seconds": 4.0, "max_steps": 5, "pretrain_qa": 24},
 }
 
 

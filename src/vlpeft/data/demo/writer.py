@@ -111,7 +111,8 @@ def write_annotations(root: Path, seed: int, p: dict[str, Any], images: ImagePoo
     pre = images["pretrain"]
     emit("pretrain", "image_captions", it.caption_rows("pretrain", pre, len(pre), sub_rng(seed, "imgcap"),
                                                        p["caption_refs"], task="imgcap"))
-    emit("pretrain", "image_qa", it.pretrain_qa_rows(pre, p["pretrain_qa"], sub_rng(seed, "imgqa")))
+    if p["pretrain_qa"]:
+        emit("pretrain", "image_qa", it.pretrain_qa_rows(pre, p["pretrain_qa"], sub_rng(seed, "imgqa")))
     emit("pretrain", "video_captions", vt.video_caption_rows(videos.get(("any", "pretrain"), []),
                                                              p["pretrain_video_refs"], sub_rng(seed, "vidcap")))
     return counts
