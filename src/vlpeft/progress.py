@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Self, TextIO
+from typing import Any, Protocol, Self, TextIO
 
 DEFAULT_EVERY = 30.0
 EVERY_ENV = "VLPEFT_PROGRESS_EVERY"
@@ -149,6 +149,12 @@ class _Silent:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+
+class ProgressBar(Protocol):
+    """What every bar ``progress_bar`` returns offers (tqdm's, ``LogProgress``, the silent one)."""
+
+    def update(self, n: int = 1) -> object: ...
 
 
 def is_terminal(stream: TextIO) -> bool:

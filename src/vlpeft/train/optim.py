@@ -29,7 +29,8 @@ def _norm_param_names(model: nn.Module) -> set[str]:
 def decay_split(model: nn.Module, fix_no_decay: bool = False) -> tuple[list[str], list[str]]:
     """(decayed, not decayed) names of the trainable parameters, in ``named_parameters`` order."""
     norms = _norm_param_names(model) if fix_no_decay else set()
-    decay, no_decay = [], []
+    decay: list[str] = []
+    no_decay: list[str] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue

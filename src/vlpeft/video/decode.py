@@ -92,6 +92,7 @@ def _decode_pyav(info: VideoInfo, times: np.ndarray) -> tuple[np.ndarray, np.nda
         for frame in container.decode(stream):
             if frame.pts is None:
                 continue
+            assert frame.time_base is not None  # PyAV sets it on every frame it decodes from a stream
             t = float(frame.pts * frame.time_base)
             while j < len(order) and targets[order[j]] < t:
                 chosen[order[j]] = prev if prev is not None else (frame, t)
@@ -170,7 +171,7 @@ def resize_short_side(frames: np.ndarray, size: int) -> np.ndarray:
         return frames
     scale = size / min(h, w)
     new = (max(1, round(w * scale)), max(1, round(h * scale)))  # PIL wants (width, height)
-    return np.stack([np.asarray(Image.fromarray(f).resize(new, Image.BICUBIC)) for f in frames])
+    return np.stack([np.asarray(Image.fromarray(f).resize(new, Image.Resampling.BICUBIC)) for f in frames])
 
 
 def decode_frames(info: VideoInfo, times: np.ndarray, backend: str = "torchcodec",

@@ -16,7 +16,7 @@ import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Generator, Iterable
 
 import numpy as np
 
@@ -91,7 +91,7 @@ def load_video(path: str | os.PathLike, spec: SamplingSpec) -> tuple[np.ndarray,
 
 def ordered_prefetch(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 2,
                      errors: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError),
-                     ) -> Iterator[tuple[Any, Any, BaseException | None]]:
+                     ) -> Generator[tuple[Any, Any, BaseException | None], None, None]:
     """Yield ``(item, fn(item), None)`` (or ``(item, None, error)`` for the listed errors) in input
     order, while up to ``2 * workers`` later items are computed in background threads."""
     items = iter(items)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,8 @@ def _probe_pyav(path: Path) -> VideoInfo:
             raise ValueError("no video stream")
         stream = container.streams.video[0]
         tb = stream.time_base
+        if tb is None:
+            raise ValueError("the video stream has no time base")
         w, h = stream.codec_context.width, stream.codec_context.height
         starts, ends = [], []
         for packet in container.demux(stream):
@@ -112,7 +115,7 @@ def _reason(e: Exception, path: Path) -> str:
     return f"{type(e).__name__}: {' '.join(str(e).replace(str(path), path.name).split())[:300]}"
 
 
-def probe_video(path: str | Path, prober: str = "torchcodec") -> VideoInfo:
+def probe_video(path: str | os.PathLike, prober: str = "torchcodec") -> VideoInfo:
     """Probe ``path`` in-process with torchcodec (``prober="torchcodec"``, if installed) or PyAV;
     if torchcodec cannot (a library that does not load on this machine, a stream it refuses), PyAV
     probes it (``info.note`` says why; the decoder's fallback warning reports it). ``ValueError``

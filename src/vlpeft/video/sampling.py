@@ -38,6 +38,7 @@ def target_times(start: float, end: float, *, num_frames: int | None = None,
         raise ValueError(f"cannot sample from an empty time span [{start}, {end})")
     if num_frames is not None:
         return start + (np.arange(num_frames) + 0.5) * span / num_frames
+    assert sample_fps is not None  # _check: exactly one of the two is given
     count = max(1, math.ceil(span * sample_fps - 1e-9))
     return start + np.arange(count) / sample_fps
 
