@@ -31,7 +31,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from vlpeft import __version__
 from vlpeft.io import canonical_json, write_json
@@ -150,8 +150,10 @@ def write_peft_prompt(model: Any, backbone: str, adapter: str, out: Path) -> Non
                                 token_dim=int(prompt.shape[1]), num_transformer_submodules=1)
     stock, resized = stock_for(model, backbone)
     peft_model = get_peft_model(stock, config)
+    # PEFT's PromptEmbedding keeps its table as ``.embedding`` (an nn.Embedding); ModuleDict indexing types it Module
+    embedding = cast(torch.nn.Embedding, peft_model.prompt_encoder["default"].embedding)
     with torch.no_grad():
-        peft_model.prompt_encoder["default"].embedding.weight.copy_(prompt)
+        embedding.weight.copy_(prompt)
     peft_model.peft_config["default"].base_model_name_or_path = str(backbone)
     peft_model.save_pretrained(str(out), safe_serialization=True, save_embedding_layers=resized)
 
@@ -280,9 +282,11 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
     if to.exists() and (not to.is_dir() or (any(to.iterdir()) and not (to / EXPORT_FILE).is_file())):
         raise PredictError(f"--to {to}: exists and is not an earlier export; choose a new folder")
     backbone = resolve_backbone(source, backbone)
-    feat_dim = adapter_feat_dim(source.adapter)
+    adapter_file = source.adapter
+    assert adapter_file is not None  # a run directory (not an export): open_source found its adapter
+    feat_dim = adapter_feat_dim(adapter_file)
     model, tokenizer, method_cfg = build_run_model(source.spec, backbone, feat_dim)
-    load_adapter(source.adapter, model)
+    load_adapter(adapter_file, model)
     model.eval()
     trainable, total, percent = count_parameters(model)
     adapters = lora_adapters(model)
@@ -304,7 +308,7 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
             tokenizer.save_pretrained(str(tmp / MERGED_BACKBONE_DIR))
             save_visual_embeddings({source.spec.group: model.visual_embedding}, tmp / MERGED_BACKBONE_DIR)
         else:
-            shutil.copyfile(source.adapter, tmp / ADAPTER_FILE)
+            shutil.copyfile(adapter_file, tmp / ADAPTER_FILE)
             with_peft = not source.spec.from_config  # a config-built backbone has no stock checkpoint
             for name in adapters if with_peft else []:
                 sub = "." if name == "single" else f"{PEFT_DIR}/{name}"

@@ -234,6 +234,7 @@ def load_model(source: Source, backbone: str, feat_dim: int) -> tuple[Any, Any, 
         model = build_model(backbone, feat_dim=feat_dim)
         if not load_visual_embedding(model, backbone, source.spec.group):
             raise FileNotFoundError(f"{backbone}: the merged export has no {source.spec.group} visual projection")
+        assert source.export is not None  # source.merged: an export
         return model, load_tokenizer(backbone), text_options(source.spec, source.export.get("method_config", {}))
     from vlpeft.pet import load_adapter
 
@@ -309,7 +310,7 @@ def example_row(task: str, inputs: Inputs, duration: float | None = None) -> dic
     if fam == "caption":
         return {"id": EXAMPLE_ID, "image_id": "image0"}
     ts = list(inputs.ts) if inputs.ts else [0.0, float(duration or 0.0)]
-    row = {"id": EXAMPLE_ID, "video_id": "video", "ts": ts,
+    row: dict[str, Any] = {"id": EXAMPLE_ID, "video_id": "video", "ts": ts,
            "subtitles": [{"start": ts[0], "end": ts[1], "text": s} for s in inputs.subtitles]}
     if fam == "video_qa":
         row.update(question=inputs.question, choices=list(inputs.choices))
@@ -342,6 +343,7 @@ def predict(source_path: str | os.PathLike, task: str, inputs: Inputs, *, backbo
     result: dict[str, Any] = {"task": task}
     if spec.is_video:
         sampling = sampling_spec(source, num_frames, fps, size, backend)
+        assert inputs.video is not None  # check_inputs: a video task has --video
         feats, attrs = video_features(clip_model, preprocess, inputs.video, sampling, dev)
         arrays = {"video": feats}
         row = example_row(task, inputs, attrs.get("duration"))

@@ -11,9 +11,12 @@ import sys
 import types
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
+
+if TYPE_CHECKING:  # annotations only; the clip package ships no type information
+    from clip.model import CLIP
 
 CLIP_CACHE = Path(os.environ.get("CLIP_CACHE", Path.home() / ".cache" / "clip"))
 
@@ -55,7 +58,7 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, download_root: str | os.
 
 
 def load_clip(name_or_path: str | os.PathLike, device: str | torch.device = "cpu",
-              download_root: str | os.PathLike | None = None) -> tuple[torch.nn.Module, Callable[[Any], torch.Tensor]]:
+              download_root: str | os.PathLike | None = None) -> tuple[CLIP, Callable[[Any], torch.Tensor]]:
     """``clip.load(name_or_path, device, jit=False)`` without any download: the model (eval mode;
     fp16 weights on CUDA, fp32 on CPU, as clip.load does) and the features step's preprocessing,
     `squash_preprocess` (the whole image resized to the input resolution, CLIP mean/std). ``FileNotFoundError`` for a name that is not
@@ -93,7 +96,7 @@ def is_resnet(model: torch.nn.Module) -> bool:
 
 
 @torch.no_grad()
-def image_grid_features(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+def image_grid_features(model: CLIP, images: torch.Tensor) -> torch.Tensor:
     """The ``visual.layer4`` map of a CLIP ResNet (before attention pooling) as ``(B, H*W, C)``,
     row-major over the grid: ``(B, 49, 2048)`` for RN101 at 224 px."""
     if not is_resnet(model):
@@ -109,6 +112,6 @@ def image_grid_features(model: torch.nn.Module, images: torch.Tensor) -> torch.T
 
 
 @torch.no_grad()
-def frame_embeddings(model: torch.nn.Module, frames: torch.Tensor) -> torch.Tensor:
+def frame_embeddings(model: CLIP, frames: torch.Tensor) -> torch.Tensor:
     """One ``encode_image`` embedding per frame, ``(T, D)`` (512-d for ViT-B/32)."""
     return model.encode_image(frames)

@@ -16,6 +16,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from vlpeft.io import sha256_file
+from vlpeft.progress import ProgressBar
 from vlpeft.progress import progress_bar as tqdm
 from vlpeft.provenance import frames_attrs
 from vlpeft.video.frames import FrameReader
@@ -105,7 +106,7 @@ class FrameVideos(Dataset):
         return len(self.keys)
 
     def __getitem__(self, i: int) -> tuple[int, torch.Tensor, np.ndarray | None]:
-        if self._pid != os.getpid():
+        if self._reader is None or self._pid != os.getpid():  # None: _pid is still -1
             self._reader, self._pid = FrameReader(self.path), os.getpid()
         frames = self._reader.get(self.keys[i])
         pixels = torch.stack([self.preprocess(Image.fromarray(f)) for f in frames])
@@ -122,7 +123,7 @@ def encoder_identity(name_or_path: str | os.PathLike) -> tuple[str, str]:
 
 
 def _write_images(f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str,
-                  bar: tqdm) -> int:
+                  bar: ProgressBar) -> int:
     dtype = next(model.parameters()).dtype  # fp16 on CUDA (clip.load), fp32 on CPU
     for idx, pixels in loader:
         grid = image_grid_features(model, pixels.to(device, dtype))
@@ -133,7 +134,7 @@ def _write_images(f, model: torch.nn.Module, loader: DataLoader, ids: list[str],
 
 
 def _write_videos(f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str,
-                  batch_size: int, bar: tqdm) -> int:
+                  batch_size: int, bar: ProgressBar) -> int:
     """Frames of several videos are encoded together in chunks of ``batch_size``, then split back."""
     dtype = next(model.parameters()).dtype
     n_frames = 0

@@ -50,12 +50,14 @@ def build_demo_backbone(data_dir: str | os.PathLike, out: str | os.PathLike, set
     torch.set_num_threads(s.threads)
     seed_everything(s.seed)
     backbone = AutoModelForSeq2SeqLM.from_config(tiny_config(s.arch, tokenizer, s))
-    objectives = [DenoisingObjective(backbone, tokenizer, s.arch, corpus.texts, s.max_len)]
+    objectives: list[DenoisingObjective | CaptionObjective] = [
+        DenoisingObjective(backbone, tokenizer, s.arch, corpus.texts, s.max_len)]
     for group, path in features.items():
         if path is not None:
-            objectives.append(CaptionObjective(backbone, tokenizer, group, corpus.captions, path))
+            caption = CaptionObjective(backbone, tokenizer, group, corpus.captions, path)
+            objectives.append(caption)
             if group == "image" and corpus.qa:
-                objectives.append(QAObjective(objectives[-1], tokenizer, corpus.qa))
+                objectives.append(QAObjective(caption, tokenizer, corpus.qa))
     trained = nn.ModuleDict({o.name: o.module for o in objectives})  # the backbone counted once
     log, losses = pretrain(trained, objectives, s)
     inputs = {**corpus.files, **{f"features/{g}": sha256_file(p) for g, p in features.items() if p is not None}}
