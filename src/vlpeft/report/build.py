@@ -67,7 +67,7 @@ def _summary(table: Table, papers: Mapping[str, PaperRow], paper_tables: list[st
         })
     ties = [[a.method, b.method] for i, a in enumerate(table.rows) for b in table.rows[i + 1:]
             if within_std(a.average, b.average)]
-    out = {"group": table.group, "backbone": table.backbone, "tasks": table.tasks,
+    out: dict[str, Any] = {"group": table.group, "backbone": table.backbone, "tasks": table.tasks,
            "paper_tables": paper_tables, "rows": rows, "avg_within_std": ties}
     if table.prior is not None and prior is not None:
         out["prior"] = {"tasks": {t: dict(prior[t]) for t in table.tasks}, "average": table.prior.average.mean}
@@ -93,7 +93,7 @@ def build_report(run_files: Sequence[str | os.PathLike], out_dir: str | os.PathL
     tables = build_tables([load_run(p) for p in run_files], method_order)
     if prior is not None:
         for t in tables:
-            t.prior = prior_row(t.tasks, dict(prior), f" of table {t.name}")
+            t.prior = prior_row(t.tasks, {k: dict(v) for k, v in prior.items()}, f" of table {t.name}")
     paper = dict(paper or {})
     papers: dict[str, dict[str, PaperRow]] = {}
     verification: dict[str, str] = {}

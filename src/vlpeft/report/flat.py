@@ -71,7 +71,7 @@ def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
                 continue
             try:
                 row = json.loads(line)
-            except ValueError as e:
+            except json.JSONDecodeError as e:
                 raise ValueError(f"{path}: line {n} is not JSON ({e.msg})") from None
             if not isinstance(row, dict):
                 raise ValueError(f"{path}: line {n} is not a JSON object")  # noqa: TRY004 (a bad file, one line)
@@ -127,8 +127,8 @@ def write_curves(log_path: str | os.PathLike, out_dir: str | os.PathLike) -> str
     for folder, fields in CURVES.items():
         _write(Path(out_dir) / folder / f"{name}.csv", _csv_text(train, list(fields)))
     first = ["epoch", "train_loss", "val_average"]
-    fields = first + sorted({k for r in val for k in r} - set(first))
-    _write(Path(out_dir) / "epoch" / f"{name}.csv", _csv_text(val, fields))
+    epoch_fields = first + sorted({k for r in val for k in r} - set(first))
+    _write(Path(out_dir) / "epoch" / f"{name}.csv", _csv_text(val, epoch_fields))
     return name
 
 

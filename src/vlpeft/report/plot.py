@@ -67,7 +67,7 @@ def plot_efficiency(tables: Sequence[Table], papers: Mapping[str, Mapping[str, P
     style_of = {m: i for i, m in enumerate(method_order)}
     ncols = min(3, max(1, len(tables)))
     nrows = math.ceil(max(1, len(tables)) / ncols)
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(RC):  # type: ignore[arg-type]  # the stub wants rcParams keys as Literals
         fig = Figure(figsize=(4.2 * ncols, 3.4 * nrows + 0.9), dpi=100)
         FigureCanvasAgg(fig)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()

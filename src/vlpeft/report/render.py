@@ -86,6 +86,7 @@ def cells(table: Table, row: Row, paper: PaperRow | None) -> list[Cell]:
     """The score cells of a row: each task's headline metric, then the average."""
     out = []
     for key in column_keys(table):
+        ours: Stat | None
         if key == AVERAGE:
             ours = row.average
         else:
