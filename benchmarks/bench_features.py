@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from common import Context, interleaved_runs, machine_info, rate_measurement, timed
+from PIL import Image
 
 NAME = "features"
 GOAL_VS_FORWARD = 0.9
@@ -28,10 +27,17 @@ GOAL_VS_NAIVE_GPU = 3.0
 _TEXT = dict(context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12)
 # clip.model.CLIP(...) arguments of OpenAI's RN101 and ViT-B/32 (as clip.model.build_model infers them).
 ARCHITECTURES = {
-    "RN101": dict(embed_dim=512, image_resolution=224, vision_layers=(3, 4, 23, 3), vision_width=64,
-                  vision_patch_size=None, **_TEXT),
-    "ViT-B-32": dict(embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768,
-                     vision_patch_size=32, **_TEXT),
+    "RN101": dict(
+        embed_dim=512,
+        image_resolution=224,
+        vision_layers=(3, 4, 23, 3),
+        vision_width=64,
+        vision_patch_size=None,
+        **_TEXT,
+    ),
+    "ViT-B-32": dict(
+        embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=32, **_TEXT
+    ),
 }
 
 
@@ -57,8 +63,8 @@ def sizes(ctx: Context) -> Sizes:
 def make_checkpoints(ctx: Context) -> dict[str, Path]:
     """Random-weight CLIP checkpoints in the `clip` package's format, written once: ``{"image": RN,
     "video": ViT}`` (the tiny demo towers with --quick)."""
-    from vlpeft.features.demo_clip import build_demo_clip, save_clip
     from vlpeft.features.clip_loader import import_clip
+    from vlpeft.features.demo_clip import build_demo_clip, save_clip
 
     folder = ctx.scratch("clip")
     names = {"image": "demo_rn", "video": "demo_vit"} if ctx.quick else {"image": "RN101", "video": "ViT-B-32"}
@@ -69,8 +75,11 @@ def make_checkpoints(ctx: Context) -> dict[str, Path]:
             import torch
 
             torch.manual_seed(0)
-            model = (build_demo_clip(name.removeprefix("demo_")) if ctx.quick
-                     else import_clip().model.CLIP(**ARCHITECTURES[name]))
+            model = (
+                build_demo_clip(name.removeprefix("demo_"))
+                if ctx.quick
+                else import_clip().model.CLIP(**ARCHITECTURES[name])
+            )
             save_clip(model, path)
     return paths
 
@@ -91,6 +100,7 @@ def make_images(ctx: Context, s: Sizes) -> Path:
 def make_frames(ctx: Context, s: Sizes) -> Path:
     """frames.h5 of ``s.videos`` demo-like videos (96x96, 4 s at 8 fps), 8 frames each."""
     from bench_frames import VideoSet, config_backend, make_videos
+
     from vlpeft.video.frames import SamplingSpec, extract_frames
 
     videos = make_videos(VideoSet("demo", s.videos, 96, 96, 8, 4, 2, 18), ctx)
@@ -144,8 +154,9 @@ def ours(checkpoint: Path, kind: str, source: Path, out: Path, s: Sizes, device:
     from vlpeft.features.extract import extract_features
 
     key = "images" if kind == "image" else "frames"
-    result = extract_features(kind, checkpoint, out, **{key: source}, batch_size=s.batch_size, device=device,
-                              progress=False)
+    result = extract_features(
+        kind, checkpoint, out, **{key: source}, batch_size=s.batch_size, device=device, progress=False
+    )
     loop_seconds.append(result["seconds"])
     return result["images"]
 
@@ -183,8 +194,10 @@ def run(ctx: Context) -> list[dict]:
     for kind in ("image", "video"):
         forward = Forward(ckpt[kind], kind, preprocessed(ckpt[kind], kind, sources[kind]), s.batch_size, ctx.device)
         loop: list[float] = []
-        fns = {"ours": lambda k=kind: ours(ckpt[k], k, sources[k], work / f"{k}.h5", s, ctx.device, loop),
-               "forward": forward}
+        fns = {
+            "ours": lambda k=kind: ours(ckpt[k], k, sources[k], work / f"{k}.h5", s, ctx.device, loop),
+            "forward": forward,
+        }
         if kind == "image":
             fns["naive"] = lambda: naive(ckpt["image"], sources["image"], work / "naive", ctx.device, s.naive_images)
         fixed, _ = timed(lambda k=kind: _load_cost(ckpt[k], ctx.device))
@@ -192,25 +205,58 @@ def run(ctx: Context) -> list[dict]:
         seconds, items = interleaved_runs(fns, ctx.repeats, f"features {kind}")
         unit = "images/s" if kind == "image" else "frames/s"
         model = "CLIP " + ckpt[kind].stem.removeprefix("random_")
-        common = dict(batch_size=s.batch_size, device=ctx.device, torch_threads=torch.get_num_threads(),
-                      checkpoint_load_seconds=round(fixed, 3))
+        common = dict(
+            batch_size=s.batch_size,
+            device=ctx.device,
+            torch_threads=torch.get_num_threads(),
+            checkpoint_load_seconds=round(fixed, 3),
+        )
         inputs = f"images {s.image_size[0]}x{s.image_size[1]}" if kind == "image" else "frames of 96x96 videos"
         what = f"{items['ours']} {inputs}, {model} (random weights)"
-        records.append(rate_measurement(
-            f"features_{kind}_vs_forward", (items["ours"], items["forward"]), loop, seconds["forward"],
-            unit, GOAL_VS_FORWARD, machine, what=f"{what}: extract_features' loop (decoding and preprocessing "
-            f"in DataLoader workers, forward, HDF5 writes; the one-off checkpoint hash+load excluded, see "
-            f"checkpoint_load_seconds) vs the model forward on pre-loaded tensors", **common))
-        records.append(rate_measurement(
-            f"features_{kind}_whole_step_vs_forward", (items["ours"], items["forward"]), seconds["ours"],
-            seconds["forward"], unit, None, machine, what=f"{what}: the whole extract_features call, incl. "
-            f"the one-off checkpoint hash+load (amortised over a real data set's 100k+ images)", **common))
+        records.append(
+            rate_measurement(
+                f"features_{kind}_vs_forward",
+                (items["ours"], items["forward"]),
+                loop,
+                seconds["forward"],
+                unit,
+                GOAL_VS_FORWARD,
+                machine,
+                what=f"{what}: extract_features' loop (decoding and preprocessing "
+                f"in DataLoader workers, forward, HDF5 writes; the one-off checkpoint hash+load excluded, see "
+                f"checkpoint_load_seconds) vs the model forward on pre-loaded tensors",
+                **common,
+            )
+        )
+        records.append(
+            rate_measurement(
+                f"features_{kind}_whole_step_vs_forward",
+                (items["ours"], items["forward"]),
+                seconds["ours"],
+                seconds["forward"],
+                unit,
+                None,
+                machine,
+                what=f"{what}: the whole extract_features call, incl. "
+                f"the one-off checkpoint hash+load (amortised over a real data set's 100k+ images)",
+                **common,
+            )
+        )
         if kind == "image":
-            records.append(rate_measurement(
-                "features_image_vs_naive", (items["ours"], items["naive"]), seconds["ours"], seconds["naive"],
-                unit, GOAL_VS_NAIVE_GPU if ctx.device.startswith("cuda") else None, machine,
-                what=f"{what}: extract_features vs a one-image-at-a-time loop (open, preprocess, forward, "
-                     f"one .h5 per image; model loaded once) timed on the first {items['naive']} images", **common))
+            records.append(
+                rate_measurement(
+                    "features_image_vs_naive",
+                    (items["ours"], items["naive"]),
+                    seconds["ours"],
+                    seconds["naive"],
+                    unit,
+                    GOAL_VS_NAIVE_GPU if ctx.device.startswith("cuda") else None,
+                    machine,
+                    what=f"{what}: extract_features vs a one-image-at-a-time loop (open, preprocess, forward, "
+                    f"one .h5 per image; model loaded once) timed on the first {items['naive']} images",
+                    **common,
+                )
+            )
         del forward
     shutil.rmtree(work, ignore_errors=True)
     return records

@@ -10,19 +10,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from common import ROOT, Context, interleaved_runs, machine_info, rate_measurement, run_quiet
+from PIL import Image
 
 NAME = "frames"
 GOAL = 3.0
 # Deterministic H.264 (x264 defaults otherwise: keyframe every 250 frames, B-frames), one thread.
-X264 = ["-c:v", "libx264", "-preset", "medium", "-pix_fmt", "yuv420p", "-threads", "1",
-        "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1"]
+X264 = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "medium",
+    "-pix_fmt",
+    "yuv420p",
+    "-threads",
+    "1",
+    "-fflags",
+    "+bitexact",
+    "-flags:v",
+    "+bitexact",
+    "-map_metadata",
+    "-1",
+]
 # lavfi test sources with motion, cycled over the videos of a set (seeded where they take a seed).
-SOURCES = ("testsrc2=size={w}x{h}:rate={fps}",
-           "life=size={w}x{h}:rate={fps}:seed={i}:mold=10:ratio=0.5",
-           "cellauto=size={w}x{h}:rate={fps}:seed={i}:rule=110:random_fill_ratio=0.5:scroll=1")
+SOURCES = (
+    "testsrc2=size={w}x{h}:rate={fps}",
+    "life=size={w}x{h}:rate={fps}:seed={i}:mold=10:ratio=0.5",
+    "cellauto=size={w}x{h}:rate={fps}:seed={i}:rule=110:random_fill_ratio=0.5:scroll=1",
+)
 
 
 def config_backend() -> str:
@@ -68,8 +83,25 @@ def make_videos(vs: VideoSet, ctx: Context) -> Path:
             continue
         source = SOURCES[i % len(SOURCES)].format(w=vs.width, h=vs.height, fps=vs.fps, i=i + 1)
         tmp = path.with_suffix(".tmp.mp4")
-        run_quiet(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source,
-                   "-t", f"{vs.seconds:g}", *X264, "-crf", str(vs.crf), str(tmp)])
+        run_quiet(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                source,
+                "-t",
+                f"{vs.seconds:g}",
+                *X264,
+                "-crf",
+                str(vs.crf),
+                str(tmp),
+            ]
+        )
         tmp.rename(path)
     return folder
 
@@ -79,8 +111,9 @@ def ours(videos: Path, out: Path, sample_fps: float, backend: str) -> int:
     from vlpeft.video.frames import FrameReader, SamplingSpec, extract_frames
 
     shutil.rmtree(out, ignore_errors=True)
-    summary = extract_frames(videos, out / "frames.h5", SamplingSpec(sample_fps=sample_fps, backend=backend),
-                             progress=False)
+    summary = extract_frames(
+        videos, out / "frames.h5", SamplingSpec(sample_fps=sample_fps, backend=backend), progress=False
+    )
     if summary["fallbacks"]:  # measure the configured decoder, not a fallback
         raise RuntimeError(f"{backend} fell back on {summary['fallbacks']}")
     with FrameReader(out / "frames.h5") as reader:
@@ -94,8 +127,19 @@ def baseline(videos: Path, out: Path, sample_fps: float) -> int:
     for video in sorted(videos.glob("*.mp4")):
         folder = out / video.stem
         folder.mkdir(parents=True)
-        run_quiet(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(video), "-vf", f"fps={sample_fps:g}",
-                   str(folder / "%05d.jpg")])
+        run_quiet(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-i",
+                str(video),
+                "-vf",
+                f"fps={sample_fps:g}",
+                str(folder / "%05d.jpg"),
+            ]
+        )
         frames = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.jpg"))]
         n += len(np.stack(frames))
     return n
@@ -114,12 +158,22 @@ def run(ctx: Context) -> list[dict]:
         # fps filter may round the last frame of a video differently from our sampler
         items = (run_ours(), run_base())
         seconds, _ = interleaved_runs({"ours": run_ours, "baseline": run_base}, ctx.repeats, f"frames {vs.name}")
-        records.append(rate_measurement(
-            f"frames_{vs.name}_videos", items, seconds["ours"], seconds["baseline"], "frames/s", GOAL,
-            machine_info("cpu"),
-            what=f"{vs.count} videos {vs.width}x{vs.height}, {vs.seconds:g} s at {vs.fps} fps (H.264 crf "
-                 f"{vs.crf}), sampled at {vs.sample_fps:g} fps: extract_frames ({backend}) -> HDF5 + read back, vs "
-                 f"ffmpeg -vf fps={vs.sample_fps:g} -> JPEG + PIL read back, one video after another",
-            frames_ours=items[0], frames_baseline=items[1], backend=backend))
+        records.append(
+            rate_measurement(
+                f"frames_{vs.name}_videos",
+                items,
+                seconds["ours"],
+                seconds["baseline"],
+                "frames/s",
+                GOAL,
+                machine_info("cpu"),
+                what=f"{vs.count} videos {vs.width}x{vs.height}, {vs.seconds:g} s at {vs.fps} fps (H.264 crf "
+                f"{vs.crf}), sampled at {vs.sample_fps:g} fps: extract_frames ({backend}) -> HDF5 + read back, vs "
+                f"ffmpeg -vf fps={vs.sample_fps:g} -> JPEG + PIL read back, one video after another",
+                frames_ours=items[0],
+                frames_baseline=items[1],
+                backend=backend,
+            )
+        )
         shutil.rmtree(work, ignore_errors=True)
     return records

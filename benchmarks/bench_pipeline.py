@@ -34,8 +34,15 @@ def scratch_copy(ctx: Context, name: str) -> Path:
 
 def snakemake(work: Path, configfile: str | None, targets: list[str]) -> subprocess.CompletedProcess:
     # targets before the options: --configfile takes several values
-    cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", "all",
-           *(["--configfile", configfile] if configfile else [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *targets,
+        "--cores",
+        "all",
+        *(["--configfile", configfile] if configfile else []),
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0", "TOKENIZERS_PARALLELISM": "false"}
     return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
 
@@ -46,8 +53,9 @@ def job_count(output: str) -> int | None:
     return int(found[-1]) if found else None
 
 
-def build(ctx: Context, name: str, configfile: str | None, dataset: str, targets: list[str] | None = None
-          ) -> tuple[Path, float, list[str], str]:
+def build(
+    ctx: Context, name: str, configfile: str | None, dataset: str, targets: list[str] | None = None
+) -> tuple[Path, float, list[str], str]:
     """Build from scratch; on failure of the whole chain, the prefix up to the features instead.
     Returns (folder, seconds, targets built, scope)."""
     targets = targets if targets is not None else []
@@ -87,14 +95,34 @@ def run(ctx: Context) -> list[dict]:
         work, build_s, targets, scope = build(ctx, name, configfile, dataset, targets)
         noop = noop_reruns(work, configfile, targets, ctx.repeats)
         label = configfile or "embedded default (config/config.yaml)"
-        records.append(measurement(
-            f"pipeline_{name}_build", build_s, None, "s", None, None, machine, scope=scope,
-            what=f"snakemake --cores all on {label} from scratch (absolute time: no baseline)"))
-        records.append(measurement(
-            f"pipeline_{name}_noop_rerun", statistics.median(noop), NOOP_BUDGET_S, "s",
-            NOOP_BUDGET_S / statistics.median(noop), 1.0, machine, scope=scope, repeats=len(noop),
-            ours_seconds=[round(s, 3) for s in noop],
-            what=f"snakemake --cores all rerun on {label} with nothing to do; baseline = the 5 s budget "
-                 f"('a few seconds'), ratio = 5 s / ours"))
+        records.append(
+            measurement(
+                f"pipeline_{name}_build",
+                build_s,
+                None,
+                "s",
+                None,
+                None,
+                machine,
+                scope=scope,
+                what=f"snakemake --cores all on {label} from scratch (absolute time: no baseline)",
+            )
+        )
+        records.append(
+            measurement(
+                f"pipeline_{name}_noop_rerun",
+                statistics.median(noop),
+                NOOP_BUDGET_S,
+                "s",
+                NOOP_BUDGET_S / statistics.median(noop),
+                1.0,
+                machine,
+                scope=scope,
+                repeats=len(noop),
+                ours_seconds=[round(s, 3) for s in noop],
+                what=f"snakemake --cores all rerun on {label} with nothing to do; baseline = the 5 s budget "
+                f"('a few seconds'), ratio = 5 s / ours",
+            )
+        )
         shutil.rmtree(work, ignore_errors=True)
     return records

@@ -51,6 +51,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
 
 # ---------------------------------------------------------------- worker (one fresh process)
 
+
 def _status_kib(field: str) -> int | None:
     """A ``kB`` field of /proc/self/status (VmRSS, VmHWM), or None off Linux."""
     try:
@@ -78,8 +79,7 @@ def _peak_kib(source: str) -> int:
     return _status_kib("VmHWM") if source == "VmHWM" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure_method(backbone: str, method: str, warmup: int, steps: int, out_dir: Path,
-                   full_checkpoint: bool) -> dict:
+def measure_method(backbone: str, method: str, warmup: int, steps: int, out_dir: Path, full_checkpoint: bool) -> dict:
     """Build, train ``warmup + steps`` steps, save the adapter; the figures of one method."""
     import gc
 
@@ -96,10 +96,13 @@ def measure_method(backbone: str, method: str, warmup: int, steps: int, out_dir:
     model.train()
     optimizer = build_optimizer(model, cfg["lr"])
     vocab = model.backbone.get_input_embeddings().num_embeddings
-    batch = dict(input_ids=torch.randint(3, vocab, (BATCH, TEXT_TOKENS)),
-                 attention_mask=torch.ones(BATCH, TEXT_TOKENS, dtype=torch.long),
-                 vis_feats=torch.randn(BATCH, 1, GRID, FEAT_DIM), task=TASKS[0],
-                 labels=torch.randint(3, vocab, (BATCH, TARGET_TOKENS)))
+    batch = dict(
+        input_ids=torch.randint(3, vocab, (BATCH, TEXT_TOKENS)),
+        attention_mask=torch.ones(BATCH, TEXT_TOKENS, dtype=torch.long),
+        vis_feats=torch.randn(BATCH, 1, GRID, FEAT_DIM),
+        task=TASKS[0],
+        labels=torch.randint(3, vocab, (BATCH, TARGET_TOKENS)),
+    )
     gc.collect()
     source = _reset_peak()
     rss_before = _status_kib("VmRSS") or 0
@@ -117,10 +120,20 @@ def measure_method(backbone: str, method: str, warmup: int, steps: int, out_dir:
     trainable, total, percent = count_parameters(model)
     adapter = out_dir / f"{backbone}_{method}.safetensors"
     save_adapter(adapter, model)
-    result = {"backbone": backbone, "method": method, "step_seconds": times[warmup:], "step_cpu_seconds": cpu[warmup:],
-              "peak_rss_mib": peak / 1024, "rss_before_mib": rss_before / 1024, "peak_source": source,
-              "adapter_bytes": adapter.stat().st_size, "trainable": trainable, "total": total,
-              "percent": percent, "input_tokens": _encoder_length(model, cfg)}
+    result = {
+        "backbone": backbone,
+        "method": method,
+        "step_seconds": times[warmup:],
+        "step_cpu_seconds": cpu[warmup:],
+        "peak_rss_mib": peak / 1024,
+        "rss_before_mib": rss_before / 1024,
+        "peak_source": source,
+        "adapter_bytes": adapter.stat().st_size,
+        "trainable": trainable,
+        "total": total,
+        "percent": percent,
+        "input_tokens": _encoder_length(model, cfg),
+    }
     adapter.unlink()
     if full_checkpoint:
         from safetensors.torch import save_model
@@ -139,6 +152,7 @@ def _encoder_length(model, cfg: dict) -> int:
 
 # ---------------------------------------------------------------- parent
 
+
 class Workers:
     """Fresh processes for the methods, forked from a server that has imported torch, transformers
     and vlpeft once (a plain subprocess pays ~10 s of imports per method on 2 busy cores)."""
@@ -152,8 +166,9 @@ class Workers:
         self.mp.set_forkserver_preload(self.PRELOAD)
         os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 
-    def run(self, backbone: str, method: str, out_dir: Path, full_checkpoint: bool = False,
-            warmup: int = 1, steps: int = 3) -> dict:
+    def run(
+        self, backbone: str, method: str, out_dir: Path, full_checkpoint: bool = False, warmup: int = 1, steps: int = 3
+    ) -> dict:
         """`measure_method` in a new process (one task per process); its result."""
         from concurrent.futures import ProcessPoolExecutor
 
@@ -165,7 +180,7 @@ def schedule(methods: list[str], quick: bool = False, every: int = FULL_EVERY) -
     """Full fine-tuning first, after every ``every`` methods, and last (once with ``quick``)."""
     order = ["full_finetuning"]
     for i in range(0, len(methods), every):
-        order += methods[i:i + every] + ([] if quick else ["full_finetuning"])
+        order += methods[i : i + every] + ([] if quick else ["full_finetuning"])
     return order
 
 
@@ -183,8 +198,11 @@ def run(ctx: Context) -> list[dict]:
                 first_full = method == "full_finetuning" and method not in results
                 res = workers.run(backbone, method, Path(tmp), full_checkpoint=first_full)
                 results.setdefault(method, []).append(res)
-                print(f"  {backbone} {method}: {statistics.median(res['step_seconds']):.2f} s/step, "
-                      f"peak {res['peak_rss_mib']:.0f} MiB, adapter {res['adapter_bytes'] / 2**20:.1f} MiB", flush=True)
+                print(
+                    f"  {backbone} {method}: {statistics.median(res['step_seconds']):.2f} s/step, "
+                    f"peak {res['peak_rss_mib']:.0f} MiB, adapter {res['adapter_bytes'] / 2**20:.1f} MiB",
+                    flush=True,
+                )
             full = results.pop("full_finetuning")
             records += _records(backbone, full, results, machine, METHODS)
     return records
@@ -195,30 +213,64 @@ def _records(backbone: str, full: list[dict], results: dict[str, list[dict]], ma
     full_cpu = statistics.median(statistics.median(r["step_cpu_seconds"]) for r in full)
     full_peak = statistics.median(r["peak_rss_mib"] for r in full)
     full_bytes = full[0]["full_checkpoint_bytes"]
-    setup = (f"{backbone}, batch {BATCH}, {TEXT_TOKENS} text + 36 visual input tokens, {TARGET_TOKENS} target "
-             f"tokens, AdamW, {THREADS} threads, random weights")
+    setup = (
+        f"{backbone}, batch {BATCH}, {TEXT_TOKENS} text + 36 visual input tokens, {TARGET_TOKENS} target "
+        f"tokens, AdamW, {THREADS} threads, random weights"
+    )
     records = []
     for method, (res,) in results.items():
         adapter_family = specs[method].family in ADAPTER_FAMILIES
-        extra = dict(backbone=backbone, method=method, family=specs[method].family,
-                     trainable_percent=round(res["percent"], 3), input_tokens=res["input_tokens"])
+        extra = dict(
+            backbone=backbone,
+            method=method,
+            family=specs[method].family,
+            trainable_percent=round(res["percent"], 3),
+            input_tokens=res["input_tokens"],
+        )
         step = statistics.median(res["step_seconds"])
         cpu_ratio = full_cpu / statistics.median(res["step_cpu_seconds"])
-        records.append(measurement(
-            f"training_{backbone}_{method}_step_time", step, full_step, "s/step", full_step / step,
-            GOAL_TIME if adapter_family else None, machine, what=f"step time, {setup}; ratio = full / ours",
-            ours_steps=[round(s, 3) for s in res["step_seconds"]], cpu_time_ratio=round(cpu_ratio, 3),
-            baseline_runs=[round(statistics.median(r["step_seconds"]), 3) for r in full], **extra))
-        records.append(measurement(
-            f"training_{backbone}_{method}_peak_memory", res["peak_rss_mib"], full_peak, "MiB",
-            full_peak / res["peak_rss_mib"], GOAL_MEMORY if adapter_family else None, machine,
-            what=f"peak RSS of the process during the steps ({res['peak_source']}), {setup}; ratio = full / ours",
-            ours_delta_mib=round(res["peak_rss_mib"] - res["rss_before_mib"], 1),
-            baseline_delta_mib=round(statistics.median(r["peak_rss_mib"] - r["rss_before_mib"] for r in full), 1),
-            **extra))
-        records.append(measurement(
-            f"training_{backbone}_{method}_adapter_size", res["adapter_bytes"] / 2**20, full_bytes / 2**20, "MiB",
-            full_bytes / res["adapter_bytes"], None, machine,
-            what="save_adapter file vs safetensors of the whole model (fp32); ratio = full / ours", **extra))
+        records.append(
+            measurement(
+                f"training_{backbone}_{method}_step_time",
+                step,
+                full_step,
+                "s/step",
+                full_step / step,
+                GOAL_TIME if adapter_family else None,
+                machine,
+                what=f"step time, {setup}; ratio = full / ours",
+                ours_steps=[round(s, 3) for s in res["step_seconds"]],
+                cpu_time_ratio=round(cpu_ratio, 3),
+                baseline_runs=[round(statistics.median(r["step_seconds"]), 3) for r in full],
+                **extra,
+            )
+        )
+        records.append(
+            measurement(
+                f"training_{backbone}_{method}_peak_memory",
+                res["peak_rss_mib"],
+                full_peak,
+                "MiB",
+                full_peak / res["peak_rss_mib"],
+                GOAL_MEMORY if adapter_family else None,
+                machine,
+                what=f"peak RSS of the process during the steps ({res['peak_source']}), {setup}; ratio = full / ours",
+                ours_delta_mib=round(res["peak_rss_mib"] - res["rss_before_mib"], 1),
+                baseline_delta_mib=round(statistics.median(r["peak_rss_mib"] - r["rss_before_mib"] for r in full), 1),
+                **extra,
+            )
+        )
+        records.append(
+            measurement(
+                f"training_{backbone}_{method}_adapter_size",
+                res["adapter_bytes"] / 2**20,
+                full_bytes / 2**20,
+                "MiB",
+                full_bytes / res["adapter_bytes"],
+                None,
+                machine,
+                what="save_adapter file vs safetensors of the whole model (fp32); ratio = full / ours",
+                **extra,
+            )
+        )
     return records
-

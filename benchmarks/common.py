@@ -8,9 +8,10 @@ import platform
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,8 +71,9 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def interleaved_runs(fns: dict[str, Callable[[], Any]], repeats: int, label: str = ""
-                     ) -> tuple[dict[str, list[float]], dict[str, Any]]:
+def interleaved_runs(
+    fns: dict[str, Callable[[], Any]], repeats: int, label: str = ""
+) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Wall seconds of ``repeats`` runs of each function, interleaved and rotating which goes first,
     so that all see the same (shared, noisy) machine; returns (seconds per function name, the last
     value each function returned)."""
@@ -79,12 +81,14 @@ def interleaved_runs(fns: dict[str, Callable[[], Any]], repeats: int, label: str
     seconds: dict[str, list[float]] = {n: [] for n in names}
     results: dict[str, Any] = {}
     for r in range(repeats):
-        for n in names[r % len(names):] + names[:r % len(names)]:
+        for n in names[r % len(names) :] + names[: r % len(names)]:
             s, results[n] = timed(fns[n])
             seconds[n].append(s)
         if label:
-            print(f"  {label} repeat {r + 1}/{repeats}: "
-                  + ", ".join(f"{n} {seconds[n][-1]:.2f} s" for n in names), flush=True)
+            print(
+                f"  {label} repeat {r + 1}/{repeats}: " + ", ".join(f"{n} {seconds[n][-1]:.2f} s" for n in names),
+                flush=True,
+            )
     return seconds, results
 
 
@@ -94,26 +98,60 @@ def paired_ratio(ours_s: list[float], base_s: list[float], ours_items: float = 1
     return statistics.median((ours_items / o) / (base_items / b) for o, b in zip(ours_s, base_s))
 
 
-def measurement(name: str, ours: float | None, baseline: float | None, unit: str, ratio: float | None,
-                goal: float | None, machine: dict[str, Any], **details: Any) -> dict[str, Any]:
+def measurement(
+    name: str,
+    ours: float | None,
+    baseline: float | None,
+    unit: str,
+    ratio: float | None,
+    goal: float | None,
+    machine: dict[str, Any],
+    **details: Any,
+) -> dict[str, Any]:
     """One result record: ``ratio`` is higher-is-better for us, ``goal`` the ratio aimed at (or None);
     ``details`` (what was compared, sizes, per-repeat samples) are kept under their own keys."""
+
     def rnd(x: float | None) -> float | None:
         return None if x is None else float(f"{x:.4g}")
 
-    return {"name": name, "ours": rnd(ours), "baseline": rnd(baseline), "unit": unit, "ratio": rnd(ratio),
-            "goal": rnd(goal), "machine": machine, **details}
+    return {
+        "name": name,
+        "ours": rnd(ours),
+        "baseline": rnd(baseline),
+        "unit": unit,
+        "ratio": rnd(ratio),
+        "goal": rnd(goal),
+        "machine": machine,
+        **details,
+    }
 
 
-def rate_measurement(name: str, items: tuple[int, int], ours_s: list[float], base_s: list[float], unit: str,
-                     goal: float | None, machine: dict[str, Any], **details: Any) -> dict[str, Any]:
+def rate_measurement(
+    name: str,
+    items: tuple[int, int],
+    ours_s: list[float],
+    base_s: list[float],
+    unit: str,
+    goal: float | None,
+    machine: dict[str, Any],
+    **details: Any,
+) -> dict[str, Any]:
     """A throughput record from paired wall times: ``items`` = (our item count, the baseline's)
     per run; ``ours``/``baseline`` are items per median second, ``ratio`` the median paired ratio."""
     n_ours, n_base = items
-    return measurement(name, n_ours / statistics.median(ours_s), n_base / statistics.median(base_s), unit,
-                       paired_ratio(ours_s, base_s, n_ours, n_base), goal, machine, repeats=len(ours_s),
-                       ours_seconds=[round(s, 3) for s in ours_s],
-                       baseline_seconds=[round(s, 3) for s in base_s], **details)
+    return measurement(
+        name,
+        n_ours / statistics.median(ours_s),
+        n_base / statistics.median(base_s),
+        unit,
+        paired_ratio(ours_s, base_s, n_ours, n_base),
+        goal,
+        machine,
+        repeats=len(ours_s),
+        ours_seconds=[round(s, 3) for s in ours_s],
+        baseline_seconds=[round(s, 3) for s in base_s],
+        **details,
+    )
 
 
 def run_quiet(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess:

@@ -24,25 +24,42 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # torch before anything imports decord: decord2 preloads the pip NVIDIA libraries (libnvblas
 # among them) into the global namespace, and torch imported after that crashes in CPU matmuls.
 import torch  # noqa: E402,F401
-
 from common import ROOT, Context, detect_device  # noqa: E402
 
-BENCHMARKS = {"frames": "bench_frames", "features": "bench_features", "training": "bench_training",
-              "pipeline": "bench_pipeline"}
+BENCHMARKS = {
+    "frames": "bench_frames",
+    "features": "bench_features",
+    "training": "bench_training",
+    "pipeline": "bench_pipeline",
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", action="append", choices=list(BENCHMARKS), metavar="NAME",
-                        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(BENCHMARKS),
+        metavar="NAME",
+        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one repeat (for the smoke test)")
     parser.add_argument("--full", action="store_true", help="also time the whole demo end to end (pipeline; long)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="paired repeats per measurement (default 3; 1 with --quick)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder of the result files (default benchmarks/results, build/bench-quick with --quick)")
-    parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench",
-                        help="scratch folder; generated videos and checkpoints are kept there for later runs")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="paired repeats per measurement (default 3; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder of the result files (default benchmarks/results, build/bench-quick with --quick)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=ROOT / "build" / "bench",
+        help="scratch folder; generated videos and checkpoints are kept there for later runs",
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
@@ -52,6 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def format_table(records: list[dict]) -> str:
     """A plain-text table of the records: name, ours, baseline, unit, ratio, goal, met."""
+
     def num(x: float | None) -> str:
         return "-" if x is None else f"{x:.3g}"
 
@@ -68,19 +86,24 @@ def main(argv: list[str] | None = None) -> int:
     from vlpeft.io import write_json
 
     out = args.out or (ROOT / "build" / "bench-quick" if args.quick else ROOT / "benchmarks" / "results")
-    ctx = Context(workdir=args.workdir.resolve(), quick=args.quick, full=args.full,
-                  repeats=args.repeats or (1 if args.quick else 3), device=args.device or detect_device())
+    ctx = Context(
+        workdir=args.workdir.resolve(),
+        quick=args.quick,
+        full=args.full,
+        repeats=args.repeats or (1 if args.quick else 3),
+        device=args.device or detect_device(),
+    )
     ctx.workdir.mkdir(parents=True, exist_ok=True)
     everything = []
     for name in args.only or list(BENCHMARKS):
         start = time.perf_counter()
-        print(f"== {name} ({'quick' if ctx.quick else 'default sizes'}, {ctx.repeats} repeats, {ctx.device})",
-              flush=True)
+        print(
+            f"== {name} ({'quick' if ctx.quick else 'default sizes'}, {ctx.repeats} repeats, {ctx.device})", flush=True
+        )
         records = importlib.import_module(BENCHMARKS[name]).run(ctx)
         write_json(out / f"{name}.json", records)
         everything += records
-        print(format_table(records), f"\n({time.perf_counter() - start:.0f} s) -> {out / f'{name}.json'}\n",
-              flush=True)
+        print(format_table(records), f"\n({time.perf_counter() - start:.0f} s) -> {out / f'{name}.json'}\n", flush=True)
     print(format_table(everything))
     return 0
 

@@ -32,8 +32,11 @@ VERBS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vlpeft", description="Reproducible parameter-efficient tuning of "
-                                     "vision-and-language models: one verb per pipeline step.")
+    parser = argparse.ArgumentParser(
+        prog="vlpeft",
+        description="Reproducible parameter-efficient tuning of "
+        "vision-and-language models: one verb per pipeline step.",
+    )
     from vlpeft import __version__
 
     parser.add_argument("--version", action="version", version=f"vlpeft {__version__}")

@@ -36,8 +36,9 @@ def parse_key_values(pairs: list[str], flag: str = METHOD_OVERRIDE_FLAG) -> dict
 
 def add_method_override_argument(parser: argparse.ArgumentParser, help_: str) -> None:
     """``--method-override KEY=VALUE`` (repeatable) into ``args.method_overrides``."""
-    parser.add_argument(METHOD_OVERRIDE_FLAG, dest="method_overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help=help_)
+    parser.add_argument(
+        METHOD_OVERRIDE_FLAG, dest="method_overrides", action="append", default=[], metavar="KEY=VALUE", help=help_
+    )
 
 
 def task_list(value: str | None) -> list[str]:
@@ -66,9 +67,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset directory data/<ds> (annotations/<task>/<split>.jsonl)")
     parser.add_argument("--features-image", help="image feature cache (HDF5, (49, C) grids); image runs")
     parser.add_argument("--features-video", help="video feature cache (HDF5, (T, D) frames); video runs")
-    parser.add_argument("--backbone", required=True,
-                        help="backbone: local model directory or hub name (a project config name with --from-config)")
-    parser.add_argument("--device", default="auto", type=device_arg,
-                        help=f"{DEVICE_HELP}; fp32 unless the run was trained with --precision bf16")
+    parser.add_argument(
+        "--backbone",
+        required=True,
+        help="backbone: local model directory or hub name (a project config name with --from-config)",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        type=device_arg,
+        help=f"{DEVICE_HELP}; fp32 unless the run was trained with --precision bf16",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -44,8 +44,10 @@ def _first_line(cmd: list[str]) -> str | None:
 def source_frames(width: int, height: int) -> np.ndarray:
     """Smooth colour ramps, one brightness step per frame, uint8 (FRAMES, H, W, 3)."""
     y, x = np.mgrid[0:height, 0:width]
-    frames = [np.stack([x * 200 // width + 20 * t, y * 200 // height + 10, np.full_like(x, 30 + 25 * t)], -1)
-              for t in range(FRAMES)]
+    frames = [
+        np.stack([x * 200 // width + 20 * t, y * 200 // height + 10, np.full_like(x, 30 + 25 * t)], -1)
+        for t in range(FRAMES)
+    ]
     return np.stack(frames).astype(np.uint8)
 
 
@@ -53,12 +55,53 @@ def make_clip(folder: Path, name: str, width: int, height: int, rotation: int) -
     """An H.264 MP4 (crf 0, yuv420p, the common format) of `source_frames`, with a display rotation, made by ffmpeg."""
     path = folder / f"{name.replace(' ', '_')}.mp4"
     plain = folder / f"plain_{path.name}"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
-                    f"{width}x{height}", "-r", str(FPS), "-i", "-", "-c:v", "libx264", "-crf", "0",
-                    "-pix_fmt", "yuv420p", "-threads", "1", str(plain)],
-                   input=source_frames(width, height).tobytes(), check=True, capture_output=True)
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(plain), "-c", "copy",
-                    "-metadata:s:v:0", f"rotate={rotation}", str(path)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            str(FPS),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-threads",
+            "1",
+            str(plain),
+        ],
+        input=source_frames(width, height).tobytes(),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(plain),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            f"rotate={rotation}",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return path
 
 
@@ -117,21 +160,31 @@ def collect() -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="vlpeft-doctor-") as tmp:
             clips = [(name, make_clip(Path(tmp), name, w, h, r), w, h, r) for name, w, h, r in CLIPS]
             for backend in BACKENDS:
-                report["decoders"][backend] = {name: check_decoder(backend, path, w, h, r)
-                                               for name, path, w, h, r in clips}
+                report["decoders"][backend] = {
+                    name: check_decoder(backend, path, w, h, r) for name, path, w, h, r in clips
+                }
     try:
         import torch
 
-        report["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads(),
-                           "interop_threads": torch.get_num_interop_threads()}
+        report["torch"] = {
+            "version": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "interop_threads": torch.get_num_interop_threads(),
+        }
         cuda = torch.cuda.is_available()
-        report["cuda"] = [f"{i}: {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())] if cuda else []
+        report["cuda"] = (
+            [f"{i}: {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())] if cuda else []
+        )
     except ImportError:
         report["torch"], report["cuda"] = None, []
     flags = _cpu_flags()
-    report["cpu"] = {"model": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                     "avx512f": "avx512f" in flags, "avx2": "avx2" in flags,
-                     "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+    report["cpu"] = {
+        "model": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "avx512f": "avx512f" in flags,
+        "avx2": "avx2" in flags,
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+    }
     return report
 
 
@@ -147,21 +200,36 @@ def format_report(report: dict[str, Any]) -> str:
         for clip, status in clips.items():
             rows.append((f"decoder {backend}{' ' + version if version else ''}, clip {clip}", status))
     rows.append(("ffmpeg", report["ffmpeg"] or "missing (apt-get install ffmpeg; see envs/apt.txt)"))
-    rows.append(("java (METEOR)", report["java"] or "missing (METEOR is skipped; apt-get install default-jre-headless)"))
+    rows.append(
+        ("java (METEOR)", report["java"] or "missing (METEOR is skipped; apt-get install default-jre-headless)")
+    )
     rows.append(("CUDA devices", ", ".join(report["cuda"]) if report["cuda"] else "none (CPU only)"))
     torch = report["torch"]
-    rows.append(("torch threads", f"{torch['threads']} (interop {torch['interop_threads']}), torch {torch['version']}"
-                 if torch else "torch not importable"))
+    rows.append(
+        (
+            "torch threads",
+            f"{torch['threads']} (interop {torch['interop_threads']}), torch {torch['version']}"
+            if torch
+            else "torch not importable",
+        )
+    )
     cpu = report["cpu"]
-    rows.append(("CPU", f"{cpu['cores']} cores, {cpu['model']}, AVX-512 {'yes' if cpu['avx512f'] else 'no'}, "
-                 f"OMP_NUM_THREADS={cpu['OMP_NUM_THREADS'] or 'unset'}"))
+    rows.append(
+        (
+            "CPU",
+            f"{cpu['cores']} cores, {cpu['model']}, AVX-512 {'yes' if cpu['avx512f'] else 'no'}, "
+            f"OMP_NUM_THREADS={cpu['OMP_NUM_THREADS'] or 'unset'}",
+        )
+    )
     width = max(len(k) for k, _ in rows)
     lines = [f"{'check'.ljust(width)}  result", f"{'-' * width}  {'-' * 6}"]
     lines += [f"{k.ljust(width)}  {v}" for k, v in rows]
     default_ok = all(v == "ok" for v in report["decoders"].get("torchcodec", {}).values())
     if not default_ok and healthy(report):
-        lines.append("note: the default decoder (torchcodec) failed a check; `vlpeft frames` falls back to a "
-                     "working one (one warning per video); set frames.backend in the config to choose it")
+        lines.append(
+            "note: the default decoder (torchcodec) failed a check; `vlpeft frames` falls back to a "
+            "working one (one warning per video); set frames.backend in the config to choose it"
+        )
     lines.append("status: " + ("ok" if healthy(report) else "PROBLEM (no working video decoder, or no ffmpeg)"))
     return "\n".join(lines)
 

@@ -111,9 +111,14 @@ def write_peft(model: Any, method_cfg: dict[str, Any], backbone: str, adapter: s
     from vlpeft.pet.lora import TARGETS
 
     has_bias = any(n.endswith("bias") for n, _ in model.backbone.named_parameters())
-    config = LoraConfig(r=method_cfg["r"], lora_alpha=method_cfg["alpha"], lora_dropout=method_cfg["dropout"],
-                        target_modules=TARGETS[model.arch], bias="all" if has_bias and method_cfg.get("train_biases")
-                        else "none", task_type="SEQ_2_SEQ_LM")
+    config = LoraConfig(
+        r=method_cfg["r"],
+        lora_alpha=method_cfg["alpha"],
+        lora_dropout=method_cfg["dropout"],
+        target_modules=TARGETS[model.arch],
+        bias="all" if has_bias and method_cfg.get("train_biases") else "none",
+        task_type="SEQ_2_SEQ_LM",
+    )
     stock, resized = stock_for(model, backbone)
     peft_model = get_peft_model(stock, config)
     ours = dict(model.backbone.named_parameters())
@@ -121,7 +126,7 @@ def write_peft(model: Any, method_cfg: dict[str, Any], backbone: str, adapter: s
         for name, param in peft_model.named_parameters():
             if "lora_" not in name and not (config.bias == "all" and name.endswith("bias")):
                 continue
-            key = name[len(PEFT_PREFIX):].replace(".default.", f".{adapter}.")
+            key = name[len(PEFT_PREFIX) :].replace(".default.", f".{adapter}.")
             if key not in ours or ours[key].shape != param.shape:
                 raise PredictError(f"PEFT export: no parameter {key!r} of that shape in the trained model")
             param.copy_(ours[key])
@@ -146,8 +151,12 @@ def write_peft_prompt(model: Any, backbone: str, adapter: str, out: Path) -> Non
     module = next(iter(model.prompt.per_task.values())) if adapter == "single" else model.prompt.per_task[adapter]
     with torch.no_grad():
         prompt = module(1)[0].detach().float()  # (P, d)
-    config = PromptTuningConfig(task_type="SEQ_2_SEQ_LM", num_virtual_tokens=int(prompt.shape[0]),
-                                token_dim=int(prompt.shape[1]), num_transformer_submodules=1)
+    config = PromptTuningConfig(
+        task_type="SEQ_2_SEQ_LM",
+        num_virtual_tokens=int(prompt.shape[0]),
+        token_dim=int(prompt.shape[1]),
+        num_transformer_submodules=1,
+    )
     stock, resized = stock_for(model, backbone)
     peft_model = get_peft_model(stock, config)
     # PEFT's PromptEmbedding keeps its table as ``.embedding`` (an nn.Embedding); ModuleDict indexing types it Module
@@ -204,25 +213,45 @@ def paper_rows_for(method: str, group: str, backbone: str, arch: str) -> list[di
 def model_card(info: dict[str, Any]) -> str:
     """README.md of the export (a Hugging Face model card with YAML front matter)."""
     spec, params, metrics = info["run"], info["params"], info.get("metrics")
-    lines = ["---", "library_name: peft" if info["peft"] else "library_name: transformers", "license: mit",
-             *([] if Path(info["backbone"]).exists() else [f"base_model: {info['backbone']}"]),  # a hub id only
-             "tags:", "- vlpeft", f"- {spec['method']}",
-             *[f"- {t}" for t in spec["tasks"]], "---", "",
-             f"# {spec['method']} on {spec['backbone']} ({spec['group']} tasks)", "",
-             f"A parameter-efficient tuning run exported by vlpeft {__version__} (`vlpeft export`).", "",
-             "| | |", "|---|---|",
-             f"| method | `{spec['method']}` |", f"| backbone | `{info['backbone']}` ({info['arch']}) |",
-             f"| tasks | {', '.join(spec['tasks'])} |", f"| seed | {spec['seed']} |",
-             f"| trainable parameters | {params['trainable']:,} of {params['total']:,} ({params['percent']:.3f} %) |",
-             (f"| CLIP | `{info['features'].get('encoder', '?')}` "
-              f"(sha256 {str(info['features'].get('checkpoint_sha256', '?'))[:12]}...), {info['feat_dim']}-d features |"),
-             f"| merged | {'yes: LoRA folded into backbone/' if info['merged'] else 'no'} |", ""]
+    lines = [
+        "---",
+        "library_name: peft" if info["peft"] else "library_name: transformers",
+        "license: mit",
+        *([] if Path(info["backbone"]).exists() else [f"base_model: {info['backbone']}"]),  # a hub id only
+        "tags:",
+        "- vlpeft",
+        f"- {spec['method']}",
+        *[f"- {t}" for t in spec["tasks"]],
+        "---",
+        "",
+        f"# {spec['method']} on {spec['backbone']} ({spec['group']} tasks)",
+        "",
+        f"A parameter-efficient tuning run exported by vlpeft {__version__} (`vlpeft export`).",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| method | `{spec['method']}` |",
+        f"| backbone | `{info['backbone']}` ({info['arch']}) |",
+        f"| tasks | {', '.join(spec['tasks'])} |",
+        f"| seed | {spec['seed']} |",
+        f"| trainable parameters | {params['trainable']:,} of {params['total']:,} ({params['percent']:.3f} %) |",
+        (
+            f"| CLIP | `{info['features'].get('encoder', '?')}` "
+            f"(sha256 {str(info['features'].get('checkpoint_sha256', '?'))[:12]}...), {info['feat_dim']}-d features |"
+        ),
+        f"| merged | {'yes: LoRA folded into backbone/' if info['merged'] else 'no'} |",
+        "",
+    ]
     lines += ["## Metrics", ""]
     if metrics:
-        lines += ["| task | " + " | ".join(f"{t} ({_metric(t)})" for t in metrics["tasks"]) + " | average |",
-                  "|---|" + "---|" * (len(metrics["tasks"]) + 1),
-                  "| score | " + " | ".join(_headline(t, v) for t, v in metrics["tasks"].items())
-                  + f" | {metrics['average']:.2f} |", ""]
+        lines += [
+            "| task | " + " | ".join(f"{t} ({_metric(t)})" for t in metrics["tasks"]) + " | average |",
+            "|---|" + "---|" * (len(metrics["tasks"]) + 1),
+            "| score | "
+            + " | ".join(_headline(t, v) for t, v in metrics["tasks"].items())
+            + f" | {metrics['average']:.2f} |",
+            "",
+        ]
     else:
         lines += ["Not evaluated (no metrics.json in the run directory).", ""]
     lines += ["## Paper row", ""]
@@ -232,24 +261,51 @@ def model_card(info: dict[str, Any]) -> str:
             lines.append(f"- {row['table']}: **{row['row']}** ({scores}; params {row['params_pct']} %)")
     else:
         lines.append("No published row for this method and group.")
-    lines += ["", "## Use", "", "```bash",
-              f"vlpeft predict {info['name']} --task {spec['tasks'][0]} "
-              + ("--video clip.mp4" if spec["group"] == "video" else "--image picture.jpg")
-              + " [--question ...] [--clip CLIP]", "```", ""]
+    lines += [
+        "",
+        "## Use",
+        "",
+        "```bash",
+        f"vlpeft predict {info['name']} --task {spec['tasks'][0]} "
+        + ("--video clip.mp4" if spec["group"] == "video" else "--image picture.jpg")
+        + " [--question ...] [--clip CLIP]",
+        "```",
+        "",
+    ]
     if info["peft"]:
         first = info["peft"][0]
-        lines += [("With Hugging Face PEFT (the backbone alone, fed `inputs_embeds`; the visual projection is in "
-                   "`visual_embedding.safetensors`):"), "", "```python", "from peft import PeftModel",
-                  f"from transformers import {info['backbone_class']}",
-                  f"base = {info['backbone_class']}.from_pretrained({info['backbone']!r})",
-                  *([f"base.resize_token_embeddings({info['vocab_size']})  # the added tokens (rows saved with the adapter)"]
-                    if info["stock_vocab_size"] != info["vocab_size"] else []),
-                  f"model = PeftModel.from_pretrained(base, {(info['name'] + '/' + first).rstrip('/.')!r})",
-                  "```", ""]
+        lines += [
+            (
+                "With Hugging Face PEFT (the backbone alone, fed `inputs_embeds`; the visual projection is in "
+                "`visual_embedding.safetensors`):"
+            ),
+            "",
+            "```python",
+            "from peft import PeftModel",
+            f"from transformers import {info['backbone_class']}",
+            f"base = {info['backbone_class']}.from_pretrained({info['backbone']!r})",
+            *(
+                [
+                    f"base.resize_token_embeddings({info['vocab_size']})"
+                    "  # the added tokens (rows saved with the adapter)"
+                ]
+                if info["stock_vocab_size"] != info["vocab_size"]
+                else []
+            ),
+            f"model = PeftModel.from_pretrained(base, {(info['name'] + '/' + first).rstrip('/.')!r})",
+            "```",
+            "",
+        ]
     else:
         lines += [info["peft_note"], ""]
-    lines += ["## Config", "", "```json", json.dumps({"run": spec, "method_config": info["method_config"]},
-                                                     indent=2, sort_keys=True), "```", ""]
+    lines += [
+        "## Config",
+        "",
+        "```json",
+        json.dumps({"run": spec, "method_config": info["method_config"]}, indent=2, sort_keys=True),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -264,8 +320,13 @@ def _headline(task: str, values: dict[str, Any]) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str | None = None,
-               clip: str | None = None, merge: bool = False) -> Path:
+def export_run(
+    run_dir: str | os.PathLike,
+    to: str | os.PathLike,
+    backbone: str | None = None,
+    clip: str | None = None,
+    merge: bool = False,
+) -> Path:
     """Write the export folder ``to`` (atomically: built beside it, then renamed into place)."""
     from dataclasses import asdict
 
@@ -291,8 +352,10 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
     trainable, total, percent = count_parameters(model)
     adapters = lora_adapters(model)
     if merge and (not adapters or adapters != ["single"]):
-        raise PredictError(f"--merge folds a single LoRA into the backbone; {source.spec.method} "
-                           f"{'has one LoRA per task' if adapters else 'is not LoRA'}")
+        raise PredictError(
+            f"--merge folds a single LoRA into the backbone; {source.spec.method} "
+            f"{'has one LoRA per task' if adapters else 'is not LoRA'}"
+        )
     metrics_file = source.path / "metrics.json"
     metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else None
     to.parent.mkdir(parents=True, exist_ok=True)
@@ -318,19 +381,33 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
                 sub = "." if name == "single" else f"{PEFT_DIR}/{name}"
                 write_peft_prompt(model, backbone, name, tmp / sub)
                 peft_dirs.append(sub)
-        info = {"format": FORMAT, "vlpeft_version": __version__, "name": to.name, "run": asdict(source.spec),
-                "backbone": backbone, "arch": model.arch, "backbone_class": type(model.backbone).__name__,
-                "clip": clip or source.features.get("encoder"), "features": source.features, "feat_dim": feat_dim,
-                "method_config": method_cfg, "merged": merge, "peft": peft_dirs,
-                "vocab_size": model.backbone.get_input_embeddings().num_embeddings,
-                "stock_vocab_size": stock_vocab_size(backbone) if peft_dirs else None,
-                "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
-                "metrics": metrics, "paper": paper_rows_for(source.spec.method, source.spec.group, source.spec.backbone,
-                                          model.arch),
-                "adapter_header": source.header,
-                "peft_note": ("PEFT files: none (only LoRA and prompt tuning map exactly onto PEFT, on a stock "
-                              "checkpoint; this run is rebuilt by vlpeft from `export.json`).") if not merge else
-                             "The LoRA is merged: `backbone/` loads with `from_pretrained` and needs no PEFT."}
+        info = {
+            "format": FORMAT,
+            "vlpeft_version": __version__,
+            "name": to.name,
+            "run": asdict(source.spec),
+            "backbone": backbone,
+            "arch": model.arch,
+            "backbone_class": type(model.backbone).__name__,
+            "clip": clip or source.features.get("encoder"),
+            "features": source.features,
+            "feat_dim": feat_dim,
+            "method_config": method_cfg,
+            "merged": merge,
+            "peft": peft_dirs,
+            "vocab_size": model.backbone.get_input_embeddings().num_embeddings,
+            "stock_vocab_size": stock_vocab_size(backbone) if peft_dirs else None,
+            "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
+            "metrics": metrics,
+            "paper": paper_rows_for(source.spec.method, source.spec.group, source.spec.backbone, model.arch),
+            "adapter_header": source.header,
+            "peft_note": (
+                "PEFT files: none (only LoRA and prompt tuning map exactly onto PEFT, on a stock "
+                "checkpoint; this run is rebuilt by vlpeft from `export.json`)."
+            )
+            if not merge
+            else "The LoRA is merged: `backbone/` loads with `from_pretrained` and needs no PEFT.",
+        }
         (tmp / "README.md").write_text(model_card(info), encoding="utf-8")
         write_json(tmp / EXPORT_FILE, json.loads(canonical_json(info)))
         if to.exists():
@@ -345,12 +422,20 @@ def export_run(run_dir: str | os.PathLike, to: str | os.PathLike, backbone: str 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="a run directory written by `vlpeft train` (and `vlpeft evaluate`)")
     parser.add_argument("--to", required=True, help="the export folder to write (replaced if it is an earlier export)")
-    parser.add_argument("--backbone", help="the backbone the run was trained on: local directory or hub name "
-                        "(recorded in the export as the stock backbone to load)")
-    parser.add_argument("--clip", help="the CLIP name or file to record for `vlpeft predict` (default: the "
-                        "name the run's features record)")
-    parser.add_argument("--merge", action="store_true", help="fold a single LoRA into the backbone weights "
-                        "(writes backbone/, no adapter)")
+    parser.add_argument(
+        "--backbone",
+        help="the backbone the run was trained on: local directory or hub name "
+        "(recorded in the export as the stock backbone to load)",
+    )
+    parser.add_argument(
+        "--clip",
+        help="the CLIP name or file to record for `vlpeft predict` (default: the name the run's features record)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="fold a single LoRA into the backbone weights (writes backbone/, no adapter)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "vlpeft"
@@ -70,7 +70,7 @@ def _bind_imports(module: _Module, node: ast.stmt, into: dict[str, tuple[str, st
             into[alias.asname or alias.name] = (target, alias.name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> _Module | None:
     found = _module_path(name)
     if found is None:
@@ -131,7 +131,7 @@ class _Closure:
             key = (module.name, node.lineno)
             if key in self.parts:
                 continue
-            self.parts[key] = "\n".join(module.lines[node.lineno - 1: node.end_lineno])
+            self.parts[key] = "\n".join(module.lines[node.lineno - 1 : node.end_lineno])
             self._follow(module, node)
 
     def _follow(self, module: _Module, node: ast.stmt) -> None:
@@ -190,7 +190,7 @@ def fingerprint(*modules: str) -> str:
         closure.need(name, None)
     digest = hashlib.sha256()
     for module, text in sorted((m, t) for (m, _), t in closure.parts.items()):  # line numbers do not count
-        digest.update(f"{module}\n{text}\n\0".encode("utf-8"))
+        digest.update(f"{module}\n{text}\n\0".encode())
     return digest.hexdigest()[:16]
 
 

@@ -9,8 +9,9 @@ import json
 import os
 import random
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -106,8 +107,9 @@ def reading(path: str | os.PathLike, what: str) -> Iterator[None]:
             raise
         raise CorruptFileError(f"{path}: {what} is corrupt or truncated ({_first_line(e)})") from None
     except Exception as e:  # SafetensorError, h5py's OSError, UnicodeDecodeError, struct errors, ...
-        raise CorruptFileError(f"{path}: {what} is corrupt or truncated ({type(e).__name__}: "
-                               f"{_first_line(e)})") from None
+        raise CorruptFileError(
+            f"{path}: {what} is corrupt or truncated ({type(e).__name__}: {_first_line(e)})"
+        ) from None
 
 
 def _first_line(e: BaseException) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 
 from vlpeft.run_files import ADAPTER_FILE
 from vlpeft.tasks import TASKS, get_task
+
 EXPORT_FILE = "export.json"
 MERGED_BACKBONE_DIR = "backbone"
 VIS_WEIGHT = "visual_embedding.feat_embedding.0.weight"  # (d_model, feat_dim) in the adapter file
@@ -42,6 +43,7 @@ class PredictError(ValueError):
 
 
 # -- the source: a run directory or an export ------------------------------------------------------
+
 
 @dataclass
 class Source:
@@ -119,8 +121,10 @@ def resolve_backbone(source: Source, backbone: str | None) -> str:
         return str(source.export["backbone"])
     if source.spec.from_config:
         return source.spec.backbone
-    raise PredictError(f"{source.path}: the run records its backbone only by name ({source.spec.backbone!r}); "
-                       f"pass --backbone with the directory or hub name it was trained on")
+    raise PredictError(
+        f"{source.path}: the run records its backbone only by name ({source.spec.backbone!r}); "
+        f"pass --backbone with the directory or hub name it was trained on"
+    )
 
 
 def resolve_clip(source: Source, clip: str | None) -> str:
@@ -143,12 +147,15 @@ def resolve_clip(source: Source, clip: str | None) -> str:
     if want and len(str(want)) == 64:  # a real sha256 (VALUE's released features record none)
         got = sha256_file(path)
         if got != want:
-            raise PredictError(f"--clip {name}: CLIP checkpoint {path.name} (sha256 {got[:12]}...) is not the one "
-                               f"this run's features were computed with ({recorded}, sha256 {str(want)[:12]}...)")
+            raise PredictError(
+                f"--clip {name}: CLIP checkpoint {path.name} (sha256 {got[:12]}...) is not the one "
+                f"this run's features were computed with ({recorded}, sha256 {str(want)[:12]}...)"
+            )
     return str(name)
 
 
 # -- features ----------------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def feature_cache(arrays: dict[str, np.ndarray], kind: str) -> Iterator[Any]:
@@ -182,8 +189,9 @@ def image_features(clip_model: Any, preprocess: Any, paths: list[str], device: A
     return out
 
 
-def sampling_spec(source: Source, num_frames: int | None, fps: float | None, size: int | None,
-                  backend: str | None) -> Any:
+def sampling_spec(
+    source: Source, num_frames: int | None, fps: float | None, size: int | None, backend: str | None
+) -> Any:
     """The frame sampling: the flags, else what the run's video features record, else `vlpeft frames`' default."""
     from vlpeft.video.frames import SamplingSpec
 
@@ -194,12 +202,14 @@ def sampling_spec(source: Source, num_frames: int | None, fps: float | None, siz
             num_frames = DEFAULT_NUM_FRAMES
     if size is None:
         size = rec.get("frames_size")
-    return SamplingSpec(num_frames=num_frames, sample_fps=fps, size=size,
-                        backend=backend or rec.get("frames_backend", "torchcodec"))
+    return SamplingSpec(
+        num_frames=num_frames, sample_fps=fps, size=size, backend=backend or rec.get("frames_backend", "torchcodec")
+    )
 
 
-def video_features(clip_model: Any, preprocess: Any, path: str, spec: Any, device: Any,
-                   batch_size: int = 32) -> tuple[np.ndarray, dict[str, Any]]:
+def video_features(
+    clip_model: Any, preprocess: Any, path: str, spec: Any, device: Any, batch_size: int = 32
+) -> tuple[np.ndarray, dict[str, Any]]:
     """``(T, D)`` per-frame CLIP embeddings (float16) of the sampled frames, and the frames' attributes."""
     import torch
     from PIL import Image
@@ -218,14 +228,17 @@ def video_features(clip_model: Any, preprocess: Any, path: str, spec: Any, devic
 
 # -- the model --------------------------------------------------------------------------------------
 
+
 def load_model(source: Source, backbone: str, feat_dim: int) -> tuple[Any, Any, Any]:
     """(model, tokenizer, text options) rebuilt as `vlpeft evaluate` does; a merged export is the
     stock backbone class with the LoRA folded in, plus its visual projection."""
     from vlpeft.train.build import build_run_model, text_options
 
     if source.feat_dim is not None and source.feat_dim != feat_dim:
-        raise PredictError(f"{source.path}: this run was trained on {source.feat_dim}-d features "
-                           f"({source.features.get('encoder', 'its CLIP')}), the given --clip gives {feat_dim}-d ones")
+        raise PredictError(
+            f"{source.path}: this run was trained on {source.feat_dim}-d features "
+            f"({source.features.get('encoder', 'its CLIP')}), the given --clip gives {feat_dim}-d ones"
+        )
     if source.merged:
         from vlpeft.io import seed_everything
         from vlpeft.models import build_model, load_tokenizer, load_visual_embedding
@@ -246,13 +259,16 @@ def load_model(source: Source, backbone: str, feat_dim: int) -> tuple[Any, Any, 
         load_adapter(source.adapter, model)
     except ValueError as e:
         if "arch mismatch" in str(e) or "backbone_fingerprint mismatch" in str(e):
-            raise PredictError(f"--backbone {backbone}: not the backbone this run was trained on "
-                               f"({source.spec.backbone!r}): {source.adapter}: {str(e).split(': ', 1)[1]}") from None
+            raise PredictError(
+                f"--backbone {backbone}: not the backbone this run was trained on "
+                f"({source.spec.backbone!r}): {source.adapter}: {str(e).split(': ', 1)[1]}"
+            ) from None
         raise
     return model, tokenizer, text_options(source.spec, method_cfg)
 
 
 # -- the example -------------------------------------------------------------------------------------
+
 
 @dataclass
 class Inputs:
@@ -284,8 +300,10 @@ def check_inputs(task: str, inputs: Inputs) -> None:
     else:
         if inputs.video or len(inputs.images) != spec.num_images:
             n = spec.num_images
-            raise PredictError(f"task {task} takes {n} image{'s' if n > 1 else ''}: give --image PATH"
-                               f"{' --image PATH2' if n > 1 else ''} (and no --video)")
+            raise PredictError(
+                f"task {task} takes {n} image{'s' if n > 1 else ''}: give --image PATH"
+                f"{' --image PATH2' if n > 1 else ''} (and no --video)"
+            )
         for p in inputs.images:
             if not Path(p).is_file():
                 raise FileNotFoundError(f"{p}: image file not found")
@@ -295,8 +313,9 @@ def check_inputs(task: str, inputs: Inputs) -> None:
     if fam == "nlvr":
         _need(inputs.statement, "--statement", task)
     if fam == "video_qa" and len(inputs.choices) != spec.num_choices:
-        raise PredictError(f"task {task} takes {spec.num_choices} answer choices (--choice, repeated), "
-                           f"got {len(inputs.choices)}")
+        raise PredictError(
+            f"task {task} takes {spec.num_choices} answer choices (--choice, repeated), got {len(inputs.choices)}"
+        )
 
 
 def example_row(task: str, inputs: Inputs, duration: float | None = None) -> dict[str, Any]:
@@ -310,16 +329,30 @@ def example_row(task: str, inputs: Inputs, duration: float | None = None) -> dic
     if fam == "caption":
         return {"id": EXAMPLE_ID, "image_id": "image0"}
     ts = list(inputs.ts) if inputs.ts else [0.0, float(duration or 0.0)]
-    row: dict[str, Any] = {"id": EXAMPLE_ID, "video_id": "video", "ts": ts,
-           "subtitles": [{"start": ts[0], "end": ts[1], "text": s} for s in inputs.subtitles]}
+    row: dict[str, Any] = {
+        "id": EXAMPLE_ID,
+        "video_id": "video",
+        "ts": ts,
+        "subtitles": [{"start": ts[0], "end": ts[1], "text": s} for s in inputs.subtitles],
+    }
     if fam == "video_qa":
         row.update(question=inputs.question, choices=list(inputs.choices))
     return row
 
 
-def predict(source_path: str | os.PathLike, task: str, inputs: Inputs, *, backbone: str | None = None,
-            clip: str | None = None, device: str = "auto", num_frames: int | None = None,
-            fps: float | None = None, size: int | None = None, backend: str | None = None) -> dict[str, Any]:
+def predict(
+    source_path: str | os.PathLike,
+    task: str,
+    inputs: Inputs,
+    *,
+    backbone: str | None = None,
+    clip: str | None = None,
+    device: str = "auto",
+    num_frames: int | None = None,
+    fps: float | None = None,
+    size: int | None = None,
+    backend: str | None = None,
+) -> dict[str, Any]:
     """Run one prediction; returns ``{"task", "prediction", ...}`` (``answer``: the chosen choice's
     text for video QA; ``frames``: the sampled frame times for a video)."""
     import torch
@@ -369,33 +402,64 @@ def predict(source_path: str | os.PathLike, task: str, inputs: Inputs, *, backbo
 
 # -- CLI ------------------------------------------------------------------------------------------------
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from vlpeft.device import DEVICE_HELP, device_arg
 
-    parser.add_argument("source", metavar="RUN_OR_EXPORT_DIR",
-                        help="a run directory (run.json + adapter.safetensors) or a `vlpeft export` folder")
+    parser.add_argument(
+        "source",
+        metavar="RUN_OR_EXPORT_DIR",
+        help="a run directory (run.json + adapter.safetensors) or a `vlpeft export` folder",
+    )
     parser.add_argument("--task", required=True, choices=list(TASKS), help="the task to run (one of the run's tasks)")
     media = parser.add_mutually_exclusive_group(required=True)
-    media.add_argument("--image", action="append", default=[], metavar="PATH",
-                       help="an image (give it twice for nlvr: left, then right)")
+    media.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an image (give it twice for nlvr: left, then right)",
+    )
     media.add_argument("--video", metavar="PATH", help="a video (video tasks)")
     parser.add_argument("--question", help="the question (vqa, gqa, tvqa, how2qa)")
     parser.add_argument("--statement", help="the statement to verify on the two images (nlvr)")
-    parser.add_argument("--choice", action="append", default=[], metavar="TEXT",
-                        help="an answer choice (video QA; repeat: 5 for tvqa, 4 for how2qa)")
-    parser.add_argument("--subtitle", action="append", default=[], metavar="TEXT",
-                        help="a subtitle line (video tasks; repeatable, in order)")
-    parser.add_argument("--ts", nargs=2, type=float, metavar=("START", "END"),
-                        help="the moment asked about, in seconds (video tasks; default: the whole video)")
-    parser.add_argument("--backbone", help="backbone directory or hub name (default: the one an export names; "
-                        "a run directory needs it)")
-    parser.add_argument("--clip", help="CLIP checkpoint file or model name (default: the one the run records; "
-                        "checked against the sha256 the run's features record)")
+    parser.add_argument(
+        "--choice",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="an answer choice (video QA; repeat: 5 for tvqa, 4 for how2qa)",
+    )
+    parser.add_argument(
+        "--subtitle",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a subtitle line (video tasks; repeatable, in order)",
+    )
+    parser.add_argument(
+        "--ts",
+        nargs=2,
+        type=float,
+        metavar=("START", "END"),
+        help="the moment asked about, in seconds (video tasks; default: the whole video)",
+    )
+    parser.add_argument(
+        "--backbone", help="backbone directory or hub name (default: the one an export names; a run directory needs it)"
+    )
+    parser.add_argument(
+        "--clip",
+        help="CLIP checkpoint file or model name (default: the one the run records; "
+        "checked against the sha256 the run's features record)",
+    )
     parser.add_argument("--num-frames", type=int, help="frames sampled from the video (default: as the run's features)")
     parser.add_argument("--fps", type=float, help="sample one frame every 1/F seconds instead")
     parser.add_argument("--size", type=int, help="resize frames so the shorter side is S pixels (default: as the run)")
-    parser.add_argument("--backend", choices=("torchcodec", "pyav", "decord"),
-                        help="video decoder tried first (default: as the run); a bad batch falls back to the next")
+    parser.add_argument(
+        "--backend",
+        choices=("torchcodec", "pyav", "decord"),
+        help="video decoder tried first (default: as the run); a bad batch falls back to the next",
+    )
     parser.add_argument("--device", default="auto", type=device_arg, help=f"{DEVICE_HELP} (default auto)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the text")
@@ -409,11 +473,27 @@ def run(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a prediction prints its answer, not loading bars
-    inputs = Inputs(images=list(args.image), video=args.video, question=args.question, statement=args.statement,
-                    choices=list(args.choice), subtitles=list(args.subtitle),
-                    ts=tuple(args.ts) if args.ts else None)
-    result = predict(args.source, args.task, inputs, backbone=args.backbone, clip=args.clip, device=args.device,
-                     num_frames=args.num_frames, fps=args.fps, size=args.size, backend=args.backend)
+    inputs = Inputs(
+        images=list(args.image),
+        video=args.video,
+        question=args.question,
+        statement=args.statement,
+        choices=list(args.choice),
+        subtitles=list(args.subtitle),
+        ts=tuple(args.ts) if args.ts else None,
+    )
+    result = predict(
+        args.source,
+        args.task,
+        inputs,
+        backbone=args.backbone,
+        clip=args.clip,
+        device=args.device,
+        num_frames=args.num_frames,
+        fps=args.fps,
+        size=args.size,
+        backend=args.backend,
+    )
     if args.json:
         print(json.dumps(result, sort_keys=True))
     elif result.get("answer") is not None:

@@ -51,9 +51,17 @@ class LogProgress:
     line such as ``train lora_single: 120/240 step (50%), 3.1 step/s, ETA 0:39, loss=0.81``
     at most every ``every`` seconds, and a last line when closed."""
 
-    def __init__(self, iterable: Iterable[Any] | None = None, total: int | None = None, desc: str = "",
-                 unit: str = "it", initial: int = 0, every: float | None = None, stream: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        iterable: Iterable[Any] | None = None,
+        total: int | None = None,
+        desc: str = "",
+        unit: str = "it",
+        initial: int = 0,
+        every: float | None = None,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         if total is None and iterable is not None:
             try:
                 total = len(iterable)  # type: ignore[arg-type]
@@ -165,9 +173,18 @@ def is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def progress_bar(iterable: Iterable[Any] | None = None, *, total: int | None = None, desc: str = "",
-                 unit: str = "it", initial: int = 0, disable: bool = False, every: float | None = None,
-                 stream: TextIO | None = None, **tqdm_kwargs: Any) -> Any:
+def progress_bar(
+    iterable: Iterable[Any] | None = None,
+    *,
+    total: int | None = None,
+    desc: str = "",
+    unit: str = "it",
+    initial: int = 0,
+    disable: bool = False,
+    every: float | None = None,
+    stream: TextIO | None = None,
+    **tqdm_kwargs: Any,
+) -> Any:
     """A tqdm bar on a terminal, a ``LogProgress`` elsewhere, a silent counter when ``disable``.
 
     A drop-in for the ``tqdm(...)`` calls of the pipeline (``from vlpeft.progress import
@@ -215,8 +232,10 @@ def train_summary(run_dir: str | Path, log_name: str = "train_log.jsonl") -> str
             losses.setdefault(r["task"], []).append(float(r["loss"]))
     val = {r["task"]: float(r["loss"]) for r in rows if r.get("split") == "val"}
     steps = max(r["step"] for r in train)
-    parts = [f"{steps} steps, {last_epoch + 1} epoch(s)",
-             "train loss (last epoch) " + " ".join(f"{t} {sum(v) / len(v):.4f}" for t, v in sorted(losses.items()))]
+    parts = [
+        f"{steps} steps, {last_epoch + 1} epoch(s)",
+        "train loss (last epoch) " + " ".join(f"{t} {sum(v) / len(v):.4f}" for t, v in sorted(losses.items())),
+    ]
     if val:
         parts.append("val loss " + " ".join(f"{t} {v:.4f}" for t, v in sorted(val.items())))
     return "; ".join(parts)

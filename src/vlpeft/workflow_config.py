@@ -18,8 +18,9 @@ import copy
 import os
 import re
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import yaml
 
@@ -32,8 +33,17 @@ DEFAULT_CONFIG = "config/config.yaml"
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 DEMO_BACKBONE_KEYS = ARCHS  # models/<ds>/<arch>
 # clip.load names (clip.available_models(), without importing clip/torch): anything else is a path.
-CLIP_MODEL_NAMES = ("RN50", "RN101", "RN50x4", "RN50x16", "RN50x64", "ViT-B/32", "ViT-B/16", "ViT-L/14",
-                    "ViT-L/14@336px")
+CLIP_MODEL_NAMES = (
+    "RN50",
+    "RN101",
+    "RN50x4",
+    "RN50x16",
+    "RN50x64",
+    "ViT-B/32",
+    "ViT-B/16",
+    "ViT-L/14",
+    "ViT-L/14@336px",
+)
 
 
 class ConfigError(ValueError):
@@ -41,6 +51,7 @@ class ConfigError(ValueError):
 
 
 # -- loading and merging -------------------------------------------------------------------------
+
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     """A config file as a dict; syntax errors name the file and line."""
@@ -128,8 +139,9 @@ class Sources:
         return best
 
 
-def load_config(files: Sequence[str | os.PathLike], cli: dict[str, Any] | None = None
-                ) -> tuple[dict[str, Any], Sources]:
+def load_config(
+    files: Sequence[str | os.PathLike], cli: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], Sources]:
     """Merge ``files`` in order (the default first), then ``cli`` (Snakemake's ``--config``); drop
     nulls; return the merged config and where each key came from."""
     loaded = [(str(f), load_yaml(f)) for f in files]
@@ -142,6 +154,7 @@ def load_config(files: Sequence[str | os.PathLike], cli: dict[str, Any] | None =
 
 
 # -- checks ----------------------------------------------------------------------------------------
+
 
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
@@ -182,8 +195,7 @@ def _schema_message(error: Any) -> tuple[list[Any], str]:
     return path, f"{error.message.splitlines()[0][:160]}"
 
 
-def check_schema(config: dict[str, Any], sources: Sources | None = None, schema: dict[str, Any] | None = None
-                 ) -> None:
+def check_schema(config: dict[str, Any], sources: Sources | None = None, schema: dict[str, Any] | None = None) -> None:
     """Validate against the schema; the first error (by key path) as one ConfigError line."""
     import jsonschema
 
@@ -227,8 +239,12 @@ def _known_methods() -> list[str]:
 def is_local_path(value: str) -> bool:
     """A backbone or CLIP value that names a local path (must exist) rather than a hub/clip name:
     absolute, ./ or ../ or ~, two or more slashes, or a file extension (.pt, .safetensors)."""
-    return (value.startswith(("/", "./", "../", "~")) or value.count("/") >= 2
-            or bool(re.search(r"\.(pt|pth|bin|safetensors|ckpt)$", value)) or Path(value).exists())
+    return (
+        value.startswith(("/", "./", "../", "~"))
+        or value.count("/") >= 2
+        or bool(re.search(r"\.(pt|pth|bin|safetensors|ckpt)$", value))
+        or Path(value).exists()
+    )
 
 
 def check_config(config: dict[str, Any], sources: Sources | None = None, root: str | os.PathLike = ".") -> None:
@@ -253,15 +269,19 @@ def _check_names(config: dict[str, Any], methods: list[str], err) -> None:
     backbones = config.get("backbones", {})
     for key, value in backbones.items():
         if value == "demo" and key not in DEMO_BACKBONE_KEYS:
-            raise err(["backbones", key], f"'demo' backbones must be keyed {' or '.join(DEMO_BACKBONE_KEYS)} "
-                      "(the key names the architecture)", value)
+            raise err(
+                ["backbones", key],
+                f"'demo' backbones must be keyed {' or '.join(DEMO_BACKBONE_KEYS)} (the key names the architecture)",
+                value,
+            )
     for group, spec in config.get("groups", {}).items():
         for task in spec["tasks"]:
             if task not in TASKS:
                 raise err(["groups", group, "tasks"], f"unknown task; known: {', '.join(TASKS)}", task)
             if task not in GROUPS[group]:
-                raise err(["groups", group, "tasks"], f"the task belongs to the {TASKS[task].group} group, "
-                          f"not {group}", task)
+                raise err(
+                    ["groups", group, "tasks"], f"the task belongs to the {TASKS[task].group} group, not {group}", task
+                )
         for method in spec["methods"]:
             if method not in methods:
                 raise err(["groups", group, "methods"], f"unknown method; known: {', '.join(methods)}", method)
@@ -299,16 +319,23 @@ def _check_paths(config: dict[str, Any], root: Path, err) -> None:
     for kind in ("image", "video"):
         value = config.get("clip", {}).get(kind, "demo")
         if value != "demo" and value not in CLIP_MODEL_NAMES and not (root / os.path.expanduser(value)).is_file():
-            raise err(["clip", kind], f"CLIP checkpoint not found (a file, 'demo' or one of "
-                      f"{', '.join(CLIP_MODEL_NAMES)})", value)
+            raise err(
+                ["clip", kind],
+                f"CLIP checkpoint not found (a file, 'demo' or one of {', '.join(CLIP_MODEL_NAMES)})",
+                value,
+            )
     used = {k for spec in config.get("groups", {}).values() for k in spec["backbones"]}
     for key, value in config.get("backbones", {}).items():
         if key not in used or value == "demo" or not is_local_path(value):
             continue
         folder = root / os.path.expanduser(value)
         if not (folder / "config.json").is_file():
-            raise err(["backbones", key], "backbone directory not found (a save_pretrained folder with "
-                      "config.json, a hub name like facebook/bart-base, or 'demo')", value)
+            raise err(
+                ["backbones", key],
+                "backbone directory not found (a save_pretrained folder with "
+                "config.json, a hub name like facebook/bart-base, or 'demo')",
+                value,
+            )
 
 
 def _check_method_overrides(config: dict[str, Any], methods: list[str], err) -> None:
@@ -320,7 +347,7 @@ def _check_method_overrides(config: dict[str, Any], methods: list[str], err) -> 
         if not isinstance(overrides, dict):
             raise err(["method_overrides", method], "expected a mapping of setting -> value", overrides)
         known = METHODS[method].defaults
-        for key, value in overrides.items():
+        for key in overrides:
             if key not in known:
                 raise err(["method_overrides", method, key], f"unknown setting; known: {', '.join(sorted(known))}")
         for arch in ARCHS:
@@ -341,11 +368,15 @@ def _check_data(config: dict[str, Any], err) -> None:
             raise err(["data", key], "required when data.source is 'real'")
     groups = config.get("groups", {})
     if "image" in groups and not (data.get("images") or data.get("image_features")):
-        raise err(["data", "images"], "the image group needs a folder of <image_id>.<ext> files (data.images) "
-                  "or VL-Adapter's RN101 grids (data.image_features)")
+        raise err(
+            ["data", "images"],
+            "the image group needs a folder of <image_id>.<ext> files (data.images) "
+            "or VL-Adapter's RN101 grids (data.image_features)",
+        )
     if "video" in groups and not (data.get("videos") or data.get("video_features")):
-        raise err(["data", "videos"], "the video group needs raw videos (data.videos) or VALUE features "
-                  "(data.video_features)")
+        raise err(
+            ["data", "videos"], "the video group needs raw videos (data.videos) or VALUE features (data.video_features)"
+        )
 
 
 def method_override_args(config: dict[str, Any], method: str) -> list[str]:
@@ -366,8 +397,9 @@ def yaml_scalar(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def validated(files: Sequence[str | os.PathLike], cli: dict[str, Any] | None = None,
-              root: str | os.PathLike = ".") -> dict[str, Any]:
+def validated(
+    files: Sequence[str | os.PathLike], cli: dict[str, Any] | None = None, root: str | os.PathLike = "."
+) -> dict[str, Any]:
     """Load, merge, validate and check: the config every rule reads (schema defaults filled)."""
     config, sources = load_config(files, cli)
     schema = load_schema()

@@ -23,8 +23,12 @@ def workdir(tmp_path_factory):
 
 def run_quick(name: str, workdir: Path, capsys) -> list[dict]:
     out = workdir / "results"
-    assert bench_run.main(["--quick", "--only", name, "--out", str(out), "--workdir", str(workdir / "work"),
-                           "--device", "cpu"]) == 0
+    assert (
+        bench_run.main(
+            ["--quick", "--only", name, "--out", str(out), "--workdir", str(workdir / "work"), "--device", "cpu"]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     records = json.loads((out / f"{name}.json").read_text())
     assert isinstance(records, list) and records
@@ -57,9 +61,11 @@ def test_ratio_is_a_median_of_paired_rates():
 
 
 def test_table_marks_missed_goals():
-    rows = [common.measurement("fast", 2.0, 1.0, "s", 2.0, 1.5, {}),
-            common.measurement("slow", 1.0, 1.0, "s", 1.0, 1.5, {}),
-            common.measurement("info", 3.0, None, "s", None, None, {})]
+    rows = [
+        common.measurement("fast", 2.0, 1.0, "s", 2.0, 1.5, {}),
+        common.measurement("slow", 1.0, 1.0, "s", 1.0, 1.5, {}),
+        common.measurement("info", 3.0, None, "s", None, None, {}),
+    ]
     lines = bench_run.format_table(rows).splitlines()
     assert lines[1].split()[-1] == "yes" and lines[2].split()[-1] == "NO" and lines[3].split()[-1] == "-"
 
@@ -80,9 +86,13 @@ def test_frames_quick(workdir, capsys):
 def test_features_quick(workdir, capsys):
     records = run_quick("features", workdir, capsys)
     by_name = {r["name"]: r for r in records}
-    assert list(by_name) == ["features_image_vs_forward", "features_image_whole_step_vs_forward",
-                             "features_image_vs_naive", "features_video_vs_forward",
-                             "features_video_whole_step_vs_forward"]
+    assert list(by_name) == [
+        "features_image_vs_forward",
+        "features_image_whole_step_vs_forward",
+        "features_image_vs_naive",
+        "features_video_vs_forward",
+        "features_video_whole_step_vs_forward",
+    ]
     assert by_name["features_image_vs_forward"]["goal"] == 0.9
     assert by_name["features_image_vs_naive"]["goal"] is None  # no goal vs naive on CPU
     # no speed comparison between records: speed is never asserted (a loaded machine reorders them)

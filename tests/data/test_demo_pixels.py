@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
-from demo_oracle import (VideoPixels, answer_image_question, image_blobs, judge_statement,
-                         mentioned_objects)
+from demo_oracle import VideoPixels, answer_image_question, image_blobs, judge_statement, mentioned_objects
 from demo_world import manifest, rows
 
 from vlpeft.io import read_jsonl
@@ -17,12 +16,12 @@ from vlpeft.tasks import SPLITS
 VIDEO_SPLITS = [(t, s) for t in ("tvqa", "how2qa") for s in SPLITS]
 
 
-@lru_cache(maxsize=None)
+@cache
 def blobs(world: Path, image_id: str):
     return image_blobs(world / "images" / f"{image_id}.png")
 
 
-@lru_cache(maxsize=None)
+@cache
 def video(world: Path, video_id: str) -> VideoPixels:
     return VideoPixels(world / "videos" / f"{video_id}.mp4")
 

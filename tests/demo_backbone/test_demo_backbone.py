@@ -14,8 +14,8 @@ import torch
 from vlpeft.cli import main
 from vlpeft.features.cache import add_dataset, h5_writer
 from vlpeft.io import read_jsonl
-from vlpeft.pretrain import PretrainSettings, build_demo_backbone, span_corrupt, text_infill
 from vlpeft.models.tokenizer_train import collect_corpus, train_tokenizer
+from vlpeft.pretrain import PretrainSettings, build_demo_backbone, span_corrupt, text_infill
 
 torch.set_num_threads(1)
 TINY = dict(vocab_size=400, d_model=32, layers=1, heads=4, d_ff=64, steps=20, batch_size=8, lr=3e-3)

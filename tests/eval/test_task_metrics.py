@@ -5,7 +5,6 @@ import pytest
 from vlpeft.eval.metrics import average, headline, score_task
 from vlpeft.tasks import TASKS
 
-
 ONE_EXAMPLE = {  # a right prediction per non-caption task (caption tasks need Java: test_caption_metrics.py)
     "vqa": ({"id": "1", "answers": ["dog"] * 10}, "dog"),
     "gqa": ({"id": "1", "answers": ["dog"]}, "dog"),
@@ -29,8 +28,12 @@ def test_every_task_has_a_headline_and_caption_tasks_report_cider():
 
 
 def test_gqa_exact_match_after_strip_lower():
-    examples = [{"id": "a", "answers": ["Yes"]}, {"id": "b", "answers": ["left"]},
-                {"id": "c", "answers": ["red"]}, {"id": "d", "answers": ["two"]}]
+    examples = [
+        {"id": "a", "answers": ["Yes"]},
+        {"id": "b", "answers": ["left"]},
+        {"id": "c", "answers": ["red"]},
+        {"id": "d", "answers": ["two"]},
+    ]
     preds = {"a": " yes", "b": "LEFT\n", "c": "the red", "d": "2"}  # no VQA normalisation in GQA
     assert score_task("gqa", preds, examples) == {"exact_match": pytest.approx(50.0)}
 
@@ -70,8 +73,12 @@ def test_unknown_task_and_no_examples():
 
 
 def test_average_of_headline_metrics():
-    metrics = {"vqa": {"vqa_score": 60.0}, "gqa": {"exact_match": 50.0},
-               "nlvr": {"accuracy": 70.0}, "caption": {"CIDEr": 120.0, "BLEU-4": 1.0, "SPICE": None}}
+    metrics = {
+        "vqa": {"vqa_score": 60.0},
+        "gqa": {"exact_match": 50.0},
+        "nlvr": {"accuracy": 70.0},
+        "caption": {"CIDEr": 120.0, "BLEU-4": 1.0, "SPICE": None},
+    }
     assert average(metrics) == pytest.approx(75.0)
     with pytest.raises(KeyError, match="CIDEr"):
         average({"tvc": {"BLEU-4": 3.0}})

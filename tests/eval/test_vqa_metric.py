@@ -3,9 +3,7 @@
 import pytest
 
 from vlpeft.eval.metrics import score_task
-from vlpeft.eval.vqa_norm import (normalize_answer, process_digit_article, process_punctuation,
-                                  vqa_accuracy)
-
+from vlpeft.eval.vqa_norm import normalize_answer, process_digit_article, process_punctuation, vqa_accuracy
 
 NORMALISED = [
     ("Two", "2"),
@@ -45,16 +43,19 @@ def test_punctuation_then_digits_order():
     assert process_digit_article(" two ") == "2"
 
 
-@pytest.mark.parametrize("n_match, expected", [
-    # n matching answers out of 10; leave-one-out: a matching answer left out leaves n-1 matches,
-    # a non-matching one leaves n.  expected = (n*min(1,(n-1)/3) + (10-n)*min(1,n/3)) / 10
-    (0, 0.0),
-    (1, (1 * 0 + 9 * (1 / 3)) / 10),  # 0.3
-    (2, (2 * (1 / 3) + 8 * (2 / 3)) / 10),  # 0.6
-    (3, (3 * (2 / 3) + 7 * 1) / 10),  # 0.9
-    (4, 1.0),
-    (10, 1.0),
-])
+@pytest.mark.parametrize(
+    "n_match, expected",
+    [
+        # n matching answers out of 10; leave-one-out: a matching answer left out leaves n-1 matches,
+        # a non-matching one leaves n.  expected = (n*min(1,(n-1)/3) + (10-n)*min(1,n/3)) / 10
+        (0, 0.0),
+        (1, (1 * 0 + 9 * (1 / 3)) / 10),  # 0.3
+        (2, (2 * (1 / 3) + 8 * (2 / 3)) / 10),  # 0.6
+        (3, (3 * (2 / 3) + 7 * 1) / 10),  # 0.9
+        (4, 1.0),
+        (10, 1.0),
+    ],
+)
 def test_leave_one_out(n_match, expected):
     answers = ["dog"] * n_match + ["cat"] * (10 - n_match)
     assert vqa_accuracy("dog", answers) == pytest.approx(expected)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from vlpeft.cli import main
-from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.eval.decode import generation_kwargs, true_false_ids
+from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.eval.metrics import average, score_task
 from vlpeft.features.cache import FeatureReader
 from vlpeft.io import read_jsonl
@@ -24,21 +24,46 @@ from vlpeft.train.data import Collator, TaskData, TextOptions, load_examples
 def image_run(world, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "image"
     spec = RunSpec(group="image", backbone="t5", method="adapter_single", seed=4, tasks=["vqa", "gqa", "nlvr"])
-    train_run(TrainConfig(run=spec, data=str(world["data"]), backbone=str(world["t5"]), out=str(out),
-                          features_image=str(world["image"]), epochs=1, batch_size=4, lr=1e-2, progress=False))
+    train_run(
+        TrainConfig(
+            run=spec,
+            data=str(world["data"]),
+            backbone=str(world["t5"]),
+            out=str(out),
+            features_image=str(world["image"]),
+            epochs=1,
+            batch_size=4,
+            lr=1e-2,
+            progress=False,
+        )
+    )
     return out
 
 
 def _evaluate(world, run, **kw):
-    return evaluate_run(run, str(world["data"]), str(world["t5"]), features_image=str(world["image"]),
-                        features_video=str(world["video"]), batch_size=3, device="cpu", progress=False, **kw)
+    return evaluate_run(
+        run,
+        str(world["data"]),
+        str(world["t5"]),
+        features_image=str(world["image"]),
+        features_video=str(world["video"]),
+        batch_size=3,
+        device="cpu",
+        progress=False,
+        **kw,
+    )
 
 
 def test_round_trip_writes_sorted_predictions_and_consistent_metrics(world, image_run):
     metrics = _evaluate(world, image_run)
     assert set(metrics) == {"group", "backbone", "method", "seed", "params", "tasks", "average", "vqa_scorer"}
     assert metrics["vqa_scorer"] == "official2021"  # the CLI default; paper configs pick vladapter2017
-    assert (metrics["group"], metrics["backbone"], metrics["method"], metrics["seed"]) == ("image", "t5", "adapter_single", 4)
+    assert (metrics["group"], metrics["backbone"], metrics["method"], metrics["seed"]) == (
+        "image",
+        "t5",
+        "adapter_single",
+        4,
+    )
     assert json.loads((image_run / "metrics.json").read_text()) == metrics
     for task in ("vqa", "gqa", "nlvr"):
         rows = read_jsonl(image_run / "predictions" / f"{task}.jsonl")
@@ -65,15 +90,26 @@ def test_params_and_nlvr_decision_match_the_model(world, image_run):
     metrics = json.loads((image_run / "metrics.json").read_text())
     assert metrics["params"] == {"trainable": trainable, "total": total, "percent": percent}
     # NLVR2: logit("true") vs logit("false") at the first decoder step, by hand
-    data = TaskData(TASKS["nlvr"], load_examples(world["data"], TASKS["nlvr"], "test"),
-                    FeatureReader(world["image"]), TextOptions(True), spec.seed)
+    data = TaskData(
+        TASKS["nlvr"],
+        load_examples(world["data"], TASKS["nlvr"], "test"),
+        FeatureReader(world["image"]),
+        TextOptions(True),
+        spec.seed,
+    )
     batch = Collator(tok, {"nlvr": TASKS["nlvr"]})([data.item(i) for i in range(len(data))])
-    true_id, false_id = tok.convert_tokens_to_ids(tok.tokenize("true"))[0], tok.convert_tokens_to_ids(tok.tokenize("false"))[0]
+    true_id, false_id = (
+        tok.convert_tokens_to_ids(tok.tokenize("true"))[0],
+        tok.convert_tokens_to_ids(tok.tokenize("false"))[0],
+    )
     start = torch.full((len(data), 1), model.config.decoder_start_token_id)
     with torch.no_grad():
-        logits = model(batch["input_ids"], batch["attention_mask"], batch["vis_feats"], "nlvr",
-                       decoder_input_ids=start).logits[:, 0]
-    expected = {i: "true" if t > f else "false" for i, t, f in zip(batch["ids"], logits[:, true_id], logits[:, false_id])}
+        logits = model(
+            batch["input_ids"], batch["attention_mask"], batch["vis_feats"], "nlvr", decoder_input_ids=start
+        ).logits[:, 0]
+    expected = {
+        i: "true" if t > f else "false" for i, t, f in zip(batch["ids"], logits[:, true_id], logits[:, false_id])
+    }
     got = {r["id"]: r["prediction"] for r in read_jsonl(image_run / "predictions" / "nlvr.jsonl")}
     assert got == expected
 
@@ -121,7 +157,7 @@ def test_checkpoint_generation_settings_as_transformers_4_2_1_applied():
     ids = torch.randint(3, 90, (2, 5))
     out = bart.generate(ids, torch.ones_like(ids), torch.randn(2, 1, 49, 8), "vqa", **greedy)
     for row in out.tolist():  # no trigram repeats under no_repeat_ngram_size=3
-        grams = [tuple(row[i:i + 3]) for i in range(len(row) - 2)]
+        grams = [tuple(row[i : i + 3]) for i in range(len(row) - 2)]
         assert len(grams) == len(set(grams))
     assert not bool((out[:, 1] == 0).all())  # the configured forced BOS (id 0) is not applied
     forced = bart.generate(ids, torch.ones_like(ids), torch.randn(2, 1, 49, 8), "vqa", num_beams=1, max_length=20)
@@ -133,10 +169,40 @@ def test_checkpoint_generation_settings_as_transformers_4_2_1_applied():
 
 def test_video_run_via_cli(world, tmp_path, capsys):
     out = tmp_path / "video"
-    common = ["--data", str(world["data"]), "--features-video", str(world["video"]), "--backbone", str(world["t5"]),
-              "--device", "cpu", "--no-progress"]
-    assert main(["train", *common, "--method", "lora_single", "--group", "video", "--tasks", "tvqa,yc2c",
-                 "--out", str(out), "--epochs", "1", "--batch-size", "3", "--max-steps", "2"]) == 0
+    common = [
+        "--data",
+        str(world["data"]),
+        "--features-video",
+        str(world["video"]),
+        "--backbone",
+        str(world["t5"]),
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
+    assert (
+        main(
+            [
+                "train",
+                *common,
+                "--method",
+                "lora_single",
+                "--group",
+                "video",
+                "--tasks",
+                "tvqa,yc2c",
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "3",
+                "--max-steps",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", "--run", str(out), *common, "--tasks", "tvqa", "--split", "val"]) == 0
     metrics = json.loads((out / "metrics_val.json").read_text())
     assert list(metrics["tasks"]) == ["tvqa"] and "accuracy" in metrics["tasks"]["tvqa"]
@@ -150,8 +216,13 @@ def test_caption_beam_decoding_runs(world):
 
     spec = RunSpec(group="image", backbone="t5", method="adapter_single", tasks=["caption"])
     model, tok, _ = build_run_model(spec, str(world["t5"]), feat_dim=8)
-    data = TaskData(TASKS["caption"], load_examples(world["data"], TASKS["caption"], "test")[:2],
-                    FeatureReader(world["image"]), TextOptions(True), spec.seed)
+    data = TaskData(
+        TASKS["caption"],
+        load_examples(world["data"], TASKS["caption"], "test")[:2],
+        FeatureReader(world["image"]),
+        TextOptions(True),
+        spec.seed,
+    )
     preds = decode_task(model, tok, data, batch_size=2, device=torch.device("cpu"), progress=False)
     assert sorted(preds) == ["caption-test-0", "caption-test-1"]
     assert all(len(tok(p)["input_ids"]) <= 40 for p in preds.values())

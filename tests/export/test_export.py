@@ -36,11 +36,21 @@ def _inputs_embeds(model, seed=0):
 def exported(pworld, tmp_path_factory):
     from vlpeft.eval.evaluate import evaluate_run
 
-    evaluate_run(pworld["image_run"], str(pworld["data"]), str(pworld["t5"]), features_image=str(pworld["image"]),
-                 batch_size=2, device="cpu", progress=False, meteor=False)  # metrics.json for the card
+    evaluate_run(
+        pworld["image_run"],
+        str(pworld["data"]),
+        str(pworld["t5"]),
+        features_image=str(pworld["image"]),
+        batch_size=2,
+        device="cpu",
+        progress=False,
+        meteor=False,
+    )  # metrics.json for the card
     root = tmp_path_factory.mktemp("exports")
-    out = {"lora": export_run(pworld["image_run"], root / "lora", backbone=str(pworld["t5"])),
-           "merged": export_run(pworld["image_run"], root / "merged", backbone=str(pworld["t5"]), merge=True)}
+    out = {
+        "lora": export_run(pworld["image_run"], root / "lora", backbone=str(pworld["t5"])),
+        "merged": export_run(pworld["image_run"], root / "merged", backbone=str(pworld["t5"]), merge=True),
+    }
     return out
 
 
@@ -79,25 +89,43 @@ def test_merge_gives_the_same_logits_and_predictions(pworld, exported):
     ids = torch.randint(3, 50, (2, 5), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         torch.testing.assert_close(merged.backbone(**inputs).logits, model.backbone(**inputs).logits, rtol=0, atol=1e-5)
-        full = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "vis_feats": vis, "task": "vqa",
-                "decoder_input_ids": inputs["decoder_input_ids"]}
+        full = {
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+            "vis_feats": vis,
+            "task": "vqa",
+            "decoder_input_ids": inputs["decoder_input_ids"],
+        }
         torch.testing.assert_close(merged(**full).logits, model(**full).logits, rtol=0, atol=1e-5)
     # predict runs from both exports and agrees with the run
     for task in ("vqa", "nlvr", "caption"):
         ex = load_examples(pworld["data"], TASKS[task], "test")[0]
         ids_ = ex.get("image_ids") or [ex["image_id"]]
-        inp = Inputs(images=[str(pworld["images"] / f"{i}.png") for i in ids_], question=ex.get("question"),
-                     statement=ex.get("sentence"))
-        want = predict(pworld["image_run"], task, inp, backbone=str(pworld["t5"]), clip=str(pworld["clip_rn"]),
-                       device="cpu")["prediction"]
+        inp = Inputs(
+            images=[str(pworld["images"] / f"{i}.png") for i in ids_],
+            question=ex.get("question"),
+            statement=ex.get("sentence"),
+        )
+        want = predict(
+            pworld["image_run"], task, inp, backbone=str(pworld["t5"]), clip=str(pworld["clip_rn"]), device="cpu"
+        )["prediction"]
         for d in exported.values():
             assert predict(d, task, inp, clip=str(pworld["clip_rn"]), device="cpu")["prediction"] == want
 
 
 def test_model_card_and_config(pworld, exported):
     card = (exported["lora"] / "README.md").read_text()
-    for text in ("lora_single", "vqa, gqa, nlvr, caption", "trainable parameters", "## Metrics", "## Paper row",
-                 "PeftModel.from_pretrained", "library_name: peft", "license: mit", "**LoRA**"):
+    for text in (
+        "lora_single",
+        "vqa, gqa, nlvr, caption",
+        "trainable parameters",
+        "## Metrics",
+        "## Paper row",
+        "PeftModel.from_pretrained",
+        "library_name: peft",
+        "license: mit",
+        "**LoRA**",
+    ):
         assert text in card, text
     metrics = json.loads((pworld["image_run"] / "metrics.json").read_text())
     scores = " | ".join(f"{v[TASKS[t].metric]:.2f}" for t, v in metrics["tasks"].items())
@@ -109,8 +137,13 @@ def test_model_card_and_config(pworld, exported):
     assert info["features"]["encoder"] == "clip_rn.pt"
     # deterministic: a second export writes the same bytes
     again = export_run(pworld["image_run"], exported["lora"].parent / "again", backbone=str(pworld["t5"]))
-    for name in ("adapter_model.safetensors", "adapter.safetensors", "visual_embedding.safetensors",
-                 "adapter_config.json", "run.json"):
+    for name in (
+        "adapter_model.safetensors",
+        "adapter.safetensors",
+        "visual_embedding.safetensors",
+        "adapter_config.json",
+        "run.json",
+    ):
         assert (exported["lora"] / name).read_bytes() == (again / name).read_bytes(), name
     second = json.loads((again / "export.json").read_text())
     assert {**second, "name": "lora"} == info
@@ -141,8 +174,12 @@ def test_export_errors(pworld, exported, capsys, tmp_path):
     assert not (out / "adapter_config.json").exists() and "PEFT files: none" in (out / "README.md").read_text()
     ex = load_examples(pworld["data"], TASKS["vqa"], "test")[0]
     inp = Inputs(images=[str(pworld["images"] / f"{ex['image_id']}.png")], question=ex["question"])
-    assert predict(out, "vqa", inp, clip=str(pworld["clip_rn"]), device="cpu")["prediction"] == \
-        predict(other, "vqa", inp, backbone=str(pworld["t5"]), clip=str(pworld["clip_rn"]), device="cpu")["prediction"]
+    assert (
+        predict(out, "vqa", inp, clip=str(pworld["clip_rn"]), device="cpu")["prediction"]
+        == predict(other, "vqa", inp, backbone=str(pworld["t5"]), clip=str(pworld["clip_rn"]), device="cpu")[
+            "prediction"
+        ]
+    )
     # an occupied folder is not overwritten
     (tmp_path / "occupied").mkdir()
     (tmp_path / "occupied" / "keep.txt").write_text("x")
@@ -170,8 +207,11 @@ def test_peft_per_task_lora_with_biases_on_bart(pworld, tmp_path_factory):
     n_vocab = model.backbone.get_input_embeddings().num_embeddings
     inputs = _inputs_embeds(model, seed=4)
     stock = dict(stock_backbone(str(bart), n_vocab).named_parameters())
-    moved = [n for n, p in model.backbone.named_parameters() if n.endswith("bias") and "lora_" not in n
-             and not torch.equal(p, stock[n.replace(".base_layer", "")])]
+    moved = [
+        n
+        for n, p in model.backbone.named_parameters()
+        if n.endswith("bias") and "lora_" not in n and not torch.equal(p, stock[n.replace(".base_layer", "")])
+    ]
     assert moved  # training moved biases: without them the PEFT logits would differ
     for task in ("vqa", "caption"):
         config = json.loads((out / "peft" / task / "adapter_config.json").read_text())
@@ -179,7 +219,11 @@ def test_peft_per_task_lora_with_biases_on_bart(pworld, tmp_path_factory):
         with torch.no_grad():
             model.task_context.task = task
             ours = model.backbone(**inputs).logits
-            theirs = PeftModel.from_pretrained(stock_backbone(str(bart), n_vocab), str(out / "peft" / task)).eval()(**inputs).logits
+            theirs = (
+                PeftModel.from_pretrained(stock_backbone(str(bart), n_vocab), str(out / "peft" / task))
+                .eval()(**inputs)
+                .logits
+            )
         torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-5)
     assert main(["export", str(run), "--to", str(root / "m"), "--backbone", str(bart), "--merge"]) == 1
 
@@ -204,9 +248,11 @@ def test_peft_prompt_tuning_gives_the_same_logits(pworld, tmp_path, method):
         assert config["peft_type"] == "PROMPT_TUNING" and config["num_virtual_tokens"] == 3
         with torch.no_grad():
             prompt = model.prompt(task, 2)
-            ours = model.backbone(inputs_embeds=torch.cat([prompt, inputs["inputs_embeds"]], 1),
-                                  attention_mask=torch.cat([torch.ones(2, 3, dtype=torch.long), inputs["attention_mask"]], 1),
-                                  decoder_input_ids=inputs["decoder_input_ids"]).logits
+            ours = model.backbone(
+                inputs_embeds=torch.cat([prompt, inputs["inputs_embeds"]], 1),
+                attention_mask=torch.cat([torch.ones(2, 3, dtype=torch.long), inputs["attention_mask"]], 1),
+                decoder_input_ids=inputs["decoder_input_ids"],
+            ).logits
             peft_model = PeftModel.from_pretrained(stock_backbone(str(pworld["t5"]), n_vocab), str(out / sub)).eval()
             theirs = peft_model(**inputs).logits
             stock = stock_backbone(str(pworld["t5"]), n_vocab)(**inputs).logits
@@ -251,10 +297,15 @@ def test_video_export_predicts_like_the_run(pworld, tmp_path):
     out = export_run(pworld["video_run"], tmp_path / "video_merged", backbone=str(pworld["t5"]), merge=True)
     for task in ("tvqa", "yc2c"):
         ex = load_examples(pworld["data"], TASKS[task], "test")[0]
-        inp = Inputs(video=str(pworld["videos"] / f"{ex['video_id']}.mp4"), question=ex.get("question"),
-                     choices=list(ex.get("choices", [])), subtitles=[s["text"] for s in ex["subtitles"]],
-                     ts=tuple(ex["ts"]))
-        want = predict(pworld["video_run"], task, inp, backbone=str(pworld["t5"]), clip=str(pworld["clip_vit"]),
-                       device="cpu")
+        inp = Inputs(
+            video=str(pworld["videos"] / f"{ex['video_id']}.mp4"),
+            question=ex.get("question"),
+            choices=list(ex.get("choices", [])),
+            subtitles=[s["text"] for s in ex["subtitles"]],
+            ts=tuple(ex["ts"]),
+        )
+        want = predict(
+            pworld["video_run"], task, inp, backbone=str(pworld["t5"]), clip=str(pworld["clip_vit"]), device="cpu"
+        )
         got = predict(out, task, inp, clip=str(pworld["clip_vit"]), device="cpu")
         assert got["prediction"] == want["prediction"] and got["frames"] == want["frames"]

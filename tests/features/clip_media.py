@@ -31,8 +31,15 @@ def shape_scene(colour: str, shape: str, where: int, size: int, shift: int = 0) 
     return img
 
 
-def make_demo_data(root: Path, n_images: int = 16, n_videos: int = 8, image_size: int = 128,
-                   video_size: int = 96, seconds: int = 4, fps: int = 8) -> Path:
+def make_demo_data(
+    root: Path,
+    n_images: int = 16,
+    n_videos: int = 8,
+    image_size: int = 128,
+    video_size: int = 96,
+    seconds: int = 4,
+    fps: int = 8,
+) -> Path:
     """A demo-world-like folder: images/<id>.png, videos/<id>.mp4 (a slowly moving shape) and
     annotations/pretrain/{image,video}_captions.jsonl."""
     import json

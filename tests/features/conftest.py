@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from clip_media import COLOURS, scene
 from PIL import Image
 
-from clip_media import COLOURS, scene
 from vlpeft.features.cache import add_dataset, h5_writer
 from vlpeft.features.demo_clip import build_demo_clip, save_clip
 
@@ -47,5 +47,3 @@ def frames_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             frames = np.stack([scene(colour, shift=s, size=96) for s in range(t)])
             add_dataset(f, vid, frames, {"timestamps": np.arange(t) * 0.5, "fps": 8.0}, compress=True)
     return path
-
-

@@ -1,8 +1,14 @@
 import pytest
 import torch
 
-from vlpeft.features.clip_loader import (frame_embeddings, image_grid_features, import_clip, is_resnet,
-                                         load_clip, resolve_checkpoint)
+from vlpeft.features.clip_loader import (
+    frame_embeddings,
+    image_grid_features,
+    import_clip,
+    is_resnet,
+    load_clip,
+    resolve_checkpoint,
+)
 from vlpeft.features.demo_clip import CONFIGS, build_demo_clip
 
 

@@ -1,13 +1,11 @@
-
 import numpy as np
 import torch
+from clip_media import make_demo_data
 
 from vlpeft.cli import main
 from vlpeft.features.clip_loader import image_grid_features, is_resnet, load_clip
 from vlpeft.features.demo_clip import Pair, prepare_demo_clip, retrieval_accuracy
 from vlpeft.io import sha256_file
-
-from clip_media import make_demo_data
 
 
 def test_clip_demo_builds_loadable_deterministic_checkpoints(tmp_path):
@@ -20,8 +18,24 @@ def test_clip_demo_builds_loadable_deterministic_checkpoints(tmp_path):
         outs.append((sha256_file(rn), sha256_file(vit)))
     assert outs[0] == outs[1]  # byte-identical across two runs
     rn1, vit1 = tmp_path / "one" / "clip_rn.pt", tmp_path / "one" / "clip_vit.pt"
-    assert main(["clip-demo", "--data", str(data), "--out-rn", str(rn1), "--out-vit", str(vit1), "--demo-steps", "2",
-                 "--jobs", "1"]) == 0
+    assert (
+        main(
+            [
+                "clip-demo",
+                "--data",
+                str(data),
+                "--out-rn",
+                str(rn1),
+                "--out-vit",
+                str(vit1),
+                "--demo-steps",
+                "2",
+                "--jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert (sha256_file(rn1), sha256_file(vit1)) == outs[0]  # the towers in parallel or one after the other
     rn_model, _ = load_clip(tmp_path / "a" / "clip_rn.pt", "cpu")
     vit_model, _ = load_clip(tmp_path / "a" / "clip_vit.pt", "cpu")
@@ -39,8 +53,19 @@ def test_clip_demo_report_and_missing_captions(tmp_path):
     assert rn["train_pairs"] + (rn["pairs"] if rn["eval_split"] == "held_out" else 0) == 9
     assert 0 <= rn["i2t_r1"] <= 1 and rn["steps"] == 1
     (data / "annotations" / "pretrain" / "video_captions.jsonl").unlink()
-    rc = main(["clip-demo", "--data", str(data), "--out-rn", str(tmp_path / "x.pt"), "--out-vit",
-               str(tmp_path / "y.pt"), "--demo-steps", "1"])
+    rc = main(
+        [
+            "clip-demo",
+            "--data",
+            str(data),
+            "--out-rn",
+            str(tmp_path / "x.pt"),
+            "--out-vit",
+            str(tmp_path / "y.pt"),
+            "--demo-steps",
+            "1",
+        ]
+    )
     assert rc == 1 and not (tmp_path / "x.pt").exists()  # inputs are checked before any training
 
 

@@ -10,8 +10,9 @@ from vlpeft.io import sha256_file
 
 def test_image_features(clip_ckpts, image_dir, tmp_path):
     out = tmp_path / "features" / "clip_rn.h5"
-    summary = extract.extract_features("image", clip_ckpts["rn"], out, images=image_dir, batch_size=2,
-                                       workers=0, progress=False)
+    summary = extract.extract_features(
+        "image", clip_ckpts["rn"], out, images=image_dir, batch_size=2, workers=0, progress=False
+    )
     assert summary["items"] == 5
     with FeatureReader(out) as r:
         assert r.keys() == [f"img{i}" for i in range(5)]
@@ -28,8 +29,23 @@ def test_image_features(clip_ckpts, image_dir, tmp_path):
 
 def test_video_features_via_cli_with_workers(clip_ckpts, frames_file, tmp_path):
     out = tmp_path / "clip_vit.h5"
-    rc = main(["features", "--kind", "video", "--clip", str(clip_ckpts["vit"]), "--frames", str(frames_file),
-               "--out", str(out), "--batch-size", "4", "--workers", "1"])
+    rc = main(
+        [
+            "features",
+            "--kind",
+            "video",
+            "--clip",
+            str(clip_ckpts["vit"]),
+            "--frames",
+            str(frames_file),
+            "--out",
+            str(out),
+            "--batch-size",
+            "4",
+            "--workers",
+            "1",
+        ]
+    )
     assert rc == 0
     with FeatureReader(out) as r:
         assert r.keys() == ["v0", "v1", "v2"]
@@ -44,8 +60,9 @@ def test_video_features_via_cli_with_workers(clip_ckpts, frames_file, tmp_path):
 
 def test_deterministic_bytes(clip_ckpts, image_dir, tmp_path):
     for name in ("a.h5", "b.h5"):
-        extract.extract_features("image", clip_ckpts["rn"], tmp_path / name, images=image_dir,
-                                 batch_size=2, workers=0, progress=False)
+        extract.extract_features(
+            "image", clip_ckpts["rn"], tmp_path / name, images=image_dir, batch_size=2, workers=0, progress=False
+        )
     assert sha256_file(tmp_path / "a.h5") == sha256_file(tmp_path / "b.h5")
 
 
@@ -62,12 +79,12 @@ def test_crash_mid_write_leaves_nothing_and_rerun_succeeds(clip_ckpts, image_dir
 
     monkeypatch.setattr(extract, "image_grid_features", crash_on_second_batch)
     with pytest.raises(RuntimeError, match="injected"):
-        extract.extract_features("image", clip_ckpts["rn"], out, images=image_dir, batch_size=2,
-                                 workers=0, progress=False)
+        extract.extract_features(
+            "image", clip_ckpts["rn"], out, images=image_dir, batch_size=2, workers=0, progress=False
+        )
     assert len(calls) == 2 and list(tmp_path.iterdir()) == []  # no file, no temporary left
     monkeypatch.setattr(extract, "image_grid_features", real)
-    extract.extract_features("image", clip_ckpts["rn"], out, images=image_dir, batch_size=2,
-                             workers=0, progress=False)
+    extract.extract_features("image", clip_ckpts["rn"], out, images=image_dir, batch_size=2, workers=0, progress=False)
     assert len(FeatureReader(out).keys()) == 5
 
 
@@ -79,8 +96,21 @@ def test_bad_inputs(clip_ckpts, image_dir, tmp_path, capsys):
     broken = tmp_path / "imgs"
     broken.mkdir()
     (broken / "bad.png").write_bytes(b"not a png")
-    rc = main(["features", "--kind", "image", "--clip", str(clip_ckpts["rn"]), "--images", str(broken),
-               "--out", str(tmp_path / "x.h5"), "--workers", "0"])
+    rc = main(
+        [
+            "features",
+            "--kind",
+            "image",
+            "--clip",
+            str(clip_ckpts["rn"]),
+            "--images",
+            str(broken),
+            "--out",
+            str(tmp_path / "x.h5"),
+            "--workers",
+            "0",
+        ]
+    )
     assert rc == 1 and "bad.png" in capsys.readouterr().err
     assert not (tmp_path / "x.h5").exists()
     with pytest.raises(FileNotFoundError):

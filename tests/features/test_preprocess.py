@@ -40,8 +40,7 @@ def test_image_features_use_the_squash(clip_ckpts, tmp_path):
     images.mkdir()
     bordered().save(images / "wide.png")
     out = tmp_path / "f.h5"
-    extract.extract_features("image", clip_ckpts["rn"], out, images=images, batch_size=1, workers=0,
-                             progress=False)
+    extract.extract_features("image", clip_ckpts["rn"], out, images=images, batch_size=1, workers=0, progress=False)
     model, _ = load_clip(clip_ckpts["rn"], "cpu")
     want = image_grid_features(model, squash_preprocess(224)(bordered()).unsqueeze(0))[0]
     crop = image_grid_features(model, import_clip().clip._transform(224)(bordered()).unsqueeze(0))[0]
@@ -61,8 +60,11 @@ def write_jpegs(folder, **save_kw):
     return folder
 
 
-@pytest.mark.parametrize("save_kw", [{}, {"subsampling": 0}, {"subsampling": 1}, {"progressive": True}],
-                         ids=["420", "444", "422", "progressive"])
+@pytest.mark.parametrize(
+    "save_kw",
+    [{}, {"subsampling": 0}, {"subsampling": 1}, {"progressive": True}],
+    ids=["420", "444", "422", "progressive"],
+)
 def test_fast_jpeg_decode_is_pixel_identical_to_pil(tmp_path, save_kw):
     folder = write_jpegs(tmp_path / "j", **save_kw)
     for path in sorted(folder.iterdir()):
@@ -73,8 +75,9 @@ def test_fast_jpeg_decode_is_pixel_identical_to_pil(tmp_path, save_kw):
 def test_jpeg_decoder_falls_back_to_pil_when_pixels_differ(tmp_path, monkeypatch):
     folder = write_jpegs(tmp_path / "j")
     real = extract.decode_jpeg_fast
-    monkeypatch.setattr(extract, "decode_jpeg_fast",
-                        lambda p: Image.fromarray(np.asarray(real(p)) ^ np.uint8(1)))  # off by one bit
+    monkeypatch.setattr(
+        extract, "decode_jpeg_fast", lambda p: Image.fromarray(np.asarray(real(p)) ^ np.uint8(1))
+    )  # off by one bit
     assert extract.jpeg_decoder(sorted(folder.iterdir())) == "pil"
     assert extract.jpeg_decoder([]) == "pil"
 
@@ -95,5 +98,4 @@ def test_broken_jpeg_still_names_the_file(clip_ckpts, tmp_path):
     folder = write_jpegs(tmp_path / "j")
     (folder / "zzz.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(ValueError, match=r"zzz\.jpg"):
-        extract.extract_features("image", clip_ckpts["rn"], tmp_path / "x.h5", images=folder, workers=0,
-                                 progress=False)
+        extract.extract_features("image", clip_ckpts["rn"], tmp_path / "x.h5", images=folder, workers=0, progress=False)

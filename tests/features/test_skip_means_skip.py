@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
+from clip_media import shape_scene
 
 from vlpeft.features import extract
 from vlpeft.features.cache import FeatureReader
@@ -12,8 +13,6 @@ from vlpeft.tasks import get_task
 from vlpeft.train.build import feature_dim
 from vlpeft.train.data import TaskData, TextOptions
 from vlpeft.video import FrameReader, SamplingSpec, extract_frames
-
-from clip_media import shape_scene
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +36,13 @@ def skipped(tmp_path_factory, clip_ckpts):
 
 
 def rows():
-    base = {"question": "what?", "choices": ["a", "b", "c", "d", "e"], "answer_idx": 1, "ts": [0.0, 2.0],
-            "subtitles": ""}
+    base = {
+        "question": "what?",
+        "choices": ["a", "b", "c", "d", "e"],
+        "answer_idx": 1,
+        "ts": [0.0, 2.0],
+        "subtitles": "",
+    }
     return [{"id": f"q{v}", "video_id": v, **base} for v in ("v9", "v0", "v1", "v9")]
 
 
@@ -62,7 +66,8 @@ def test_training_and_evaluation_leave_rejected_videos_out(skipped, capsys):
 
 def test_a_missing_video_that_was_not_rejected_still_fails(skipped):
     _, features = skipped
-    data = TaskData(get_task("tvqa"), [{**rows()[1], "video_id": "v5"}], FeatureReader(features),
-                    TextOptions(use_task_prompt=True))
+    data = TaskData(
+        get_task("tvqa"), [{**rows()[1], "video_id": "v5"}], FeatureReader(features), TextOptions(use_task_prompt=True)
+    )
     with pytest.raises(KeyError, match="v5"):
         data.item(0)

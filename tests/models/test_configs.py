@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from vl_helpers import is_tied, make_model
 
 from vlpeft.models import backbone_config, build_model, resized_vocab_size
 from vlpeft.models.vl import BACKBONE_CLASSES
-
-from vl_helpers import is_tied, make_model
 
 
 def _numel(module: torch.nn.Module) -> int:
@@ -23,10 +22,13 @@ def test_full_size_backbone_parameter_totals_before_resize(name, expected):
     assert _numel(backbone) == expected
 
 
-@pytest.mark.parametrize("name,rows,vocab,visual", [
-    ("bart-base", 50465, 50265, 2048 * 768 + 768 + 2 * 768 + 5 * 768 + 768 + 2 * 768 + 2 * 768),
-    ("t5-base", 32200, 32128, 2048 * 768 + 768 + 768 + 5 * 768 + 768 + 768 + 2 * 768),  # RMS norm: no bias
-])
+@pytest.mark.parametrize(
+    "name,rows,vocab,visual",
+    [
+        ("bart-base", 50465, 50265, 2048 * 768 + 768 + 2 * 768 + 5 * 768 + 768 + 2 * 768 + 2 * 768),
+        ("t5-base", 32200, 32128, 2048 * 768 + 768 + 768 + 5 * 768 + 768 + 768 + 2 * 768),  # RMS norm: no bias
+    ],
+)
 def test_full_size_vl_model_after_resize(name, rows, vocab, visual):
     with torch.device("meta"):
         model = build_model(name, feat_dim=2048, from_config=True)
@@ -46,12 +48,26 @@ def test_video_feature_projection_is_smaller():
 
 def test_configs_carry_public_numbers():
     bart, t5 = backbone_config("bart-base"), backbone_config("t5-base")
-    assert (bart.d_model, bart.encoder_layers, bart.decoder_layers, bart.encoder_attention_heads,
-            bart.encoder_ffn_dim, bart.max_position_embeddings, bart.tie_word_embeddings) == (
-        768, 6, 6, 12, 3072, 1024, True)
-    assert (t5.d_model, t5.d_kv, t5.d_ff, t5.num_layers, t5.num_decoder_layers, t5.num_heads,
-            t5.relative_attention_num_buckets, t5.tie_word_embeddings, t5.decoder_start_token_id) == (
-        768, 64, 3072, 12, 12, 12, 32, True, 0)
+    assert (
+        bart.d_model,
+        bart.encoder_layers,
+        bart.decoder_layers,
+        bart.encoder_attention_heads,
+        bart.encoder_ffn_dim,
+        bart.max_position_embeddings,
+        bart.tie_word_embeddings,
+    ) == (768, 6, 6, 12, 3072, 1024, True)
+    assert (
+        t5.d_model,
+        t5.d_kv,
+        t5.d_ff,
+        t5.num_layers,
+        t5.num_decoder_layers,
+        t5.num_heads,
+        t5.relative_attention_num_buckets,
+        t5.tie_word_embeddings,
+        t5.decoder_start_token_id,
+    ) == (768, 64, 3072, 12, 12, 12, 32, True, 0)
     for name in ("tiny-bart", "tiny-t5"):
         assert backbone_config(name).d_model <= 64
 

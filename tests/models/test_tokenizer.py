@@ -64,10 +64,13 @@ def _save_backbone(path, name, tokenizer, **overrides):
     return backbone
 
 
-@pytest.mark.parametrize("name,make_tokenizer,overrides,rows", [
-    ("tiny-t5", tiny_t5_tokenizer, {}, 300),  # 228 rows -> the prepared tokenizer's 300
-    ("tiny-bart", tiny_bart_tokenizer, {"vocab_size": 261}, 461),
-])
+@pytest.mark.parametrize(
+    "name,make_tokenizer,overrides,rows",
+    [
+        ("tiny-t5", tiny_t5_tokenizer, {}, 300),  # 228 rows -> the prepared tokenizer's 300
+        ("tiny-bart", tiny_bart_tokenizer, {"vocab_size": 261}, 461),
+    ],
+)
 def test_build_model_from_a_local_directory(tmp_path, name, make_tokenizer, overrides, rows):
     saved = _save_backbone(tmp_path, name, make_tokenizer(), **overrides)
     old_rows = saved.get_input_embeddings().num_embeddings
@@ -75,8 +78,9 @@ def test_build_model_from_a_local_directory(tmp_path, name, make_tokenizer, over
     assert model.arch == saved.config.model_type
     assert model.backbone.get_input_embeddings().num_embeddings == rows == len(load_tokenizer(tmp_path))
     assert is_tied(model)
-    torch.testing.assert_close(model.backbone.get_input_embeddings().weight[:old_rows],
-                               saved.get_input_embeddings().weight)
+    torch.testing.assert_close(
+        model.backbone.get_input_embeddings().weight[:old_rows], saved.get_input_embeddings().weight
+    )
     ids, mask = text_batch()
     generated = model.generate(ids, mask, image_feats(), "vqa", max_new_tokens=3)
     assert generated.shape[0] == 2

@@ -18,8 +18,12 @@ def _expected(model, feats, img_ids, obj_ids):
     ve = model.visual_embedding
     zeros = torch.zeros(*feats.shape[:2], 5)
     table = model.backbone.get_input_embeddings().weight
-    return (ve.feat_embedding(feats) + ve.absolute_vis_pos_embedding(zeros)
-            + ve.img_order_embedding.weight[img_ids] + table[table.shape[0] - 1 - obj_ids])
+    return (
+        ve.feat_embedding(feats)
+        + ve.absolute_vis_pos_embedding(zeros)
+        + ve.img_order_embedding.weight[img_ids]
+        + table[table.shape[0] - 1 - obj_ids]
+    )
 
 
 def test_norm_class_per_arch():

@@ -85,7 +85,7 @@ def test_bart_visual_tokens_skip_positions_and_embedding_layernorm():
             ids, mask = text_batch(batch=1, length=length, pad_last=0, seed=length)
             _encode(model, ids, mask, feats)
             rows[length] = seen["h"]
-            text = enc.layernorm_embedding(enc.embed_tokens(ids) + enc.embed_positions.weight[2:2 + length])
+            text = enc.layernorm_embedding(enc.embed_tokens(ids) + enc.embed_positions.weight[2 : 2 + length])
             torch.testing.assert_close(seen["h"][:, :length], text)  # text: positions 0.. (offset 2) + LN
             torch.testing.assert_close(seen["h"][:, length:], visual)  # vision: neither
         torch.testing.assert_close(rows[3][:, 3:], rows[7][:, 7:])
@@ -216,13 +216,22 @@ def test_generate_beam_search(model):
     feats = image_feats()
     model.prompt = ToyPrompt(3, model.config.d_model)
     try:
-        beams = model.generate(ids, mask, feats, "caption", max_new_tokens=6, num_beams=5,
-                               num_return_sequences=5, output_scores=True, return_dict_in_generate=True)
+        beams = model.generate(
+            ids,
+            mask,
+            feats,
+            "caption",
+            max_new_tokens=6,
+            num_beams=5,
+            num_return_sequences=5,
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
         assert beams.sequences.shape[0] == 10 and beams.sequences.shape[1] <= 7
         assert model.prompt.tasks == ["caption"]  # prompts built once, before the beams are expanded
         best = model.generate(ids, mask, feats, "caption", max_new_tokens=6, num_beams=5)
         assert best.shape[0] == 2
-        assert torch.equal(best[:, :beams.sequences.shape[1]], beams.sequences[::5, :best.shape[1]])
+        assert torch.equal(best[:, : beams.sequences.shape[1]], beams.sequences[::5, : best.shape[1]])
     finally:
         model.prompt = None
 
@@ -248,6 +257,7 @@ def test_deepcopy_keeps_hooks_and_sharing_on_the_copy(model):
     assert clone.visual_embedding.obj_order_embedding is clone.backbone.get_input_embeddings()
     assert clone.visual_embedding.obj_order_embedding is not model.backbone.get_input_embeddings()
     ids, mask = text_batch()
-    torch.testing.assert_close(_encode(clone, ids, mask, image_feats()).logits,
-                               _encode(model, ids, mask, image_feats()).logits)
+    torch.testing.assert_close(
+        _encode(clone, ids, mask, image_feats()).logits, _encode(model, ids, mask, image_feats()).logits
+    )
     assert clone.task_context.task == "vqa" and clone.task_context is not model.task_context

@@ -35,6 +35,10 @@ def image_feats(batch: int = 2, n_images: int = 1, tokens: int = 49, seed: int =
 def is_tied(model) -> bool:
     """True when the LM head, the encoder/decoder token embeddings and the object-order rows share one tensor."""
     weight = model.backbone.get_input_embeddings().weight
-    others = [model.backbone.get_output_embeddings(), model.encoder.embed_tokens,
-              model.backbone.get_decoder().embed_tokens, model.visual_embedding.obj_order_embedding]
+    others = [
+        model.backbone.get_output_embeddings(),
+        model.encoder.embed_tokens,
+        model.backbone.get_decoder().embed_tokens,
+        model.visual_embedding.obj_order_embedding,
+    ]
     return all(isinstance(m, nn.Module) and m.weight is weight for m in others)

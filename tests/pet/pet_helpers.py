@@ -15,8 +15,14 @@ TASKS = ["vqa", "gqa"]
 FEAT = 16
 ALL_METHODS = sorted(METHODS)
 MULTIPLE = {"adapter_multiple", "compacter_multiple", "lora_multiple", "prompt_multiple"}
-ADAPTER_FAMILY = {"adapter_single", "adapter_multiple", "adapter_half_shared", "compacter_single",
-                  "compacter_multiple", "hyperformer"}
+ADAPTER_FAMILY = {
+    "adapter_single",
+    "adapter_multiple",
+    "adapter_half_shared",
+    "compacter_single",
+    "compacter_multiple",
+    "hyperformer",
+}
 
 
 def tiny(arch: str, seed: int = 0, **config):

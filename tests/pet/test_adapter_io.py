@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from pet_helpers import ALL_METHODS, logits, loss, tiny_with
 from safetensors import safe_open
 
 from vlpeft.pet import count_parameters, load_adapter, save_adapter
-
-from pet_helpers import ALL_METHODS, logits, loss, tiny_with
 
 torch.set_num_threads(1)
 

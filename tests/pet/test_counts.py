@@ -101,7 +101,15 @@ def test_t5_layer_norm_quirk():
     assert fixed[0] == faithful[0] + (2 * 12 + 1 + 3 * 12 + 1) * D
 
 
-@pytest.mark.parametrize("method,pct", [("prompt_single", 2.00), ("bitfit", 1.21), ("lora_multiple", 17.71),
-                                        ("compacter_g_small_lw", 2.08), ("vl_pet_middley", 2.98)])
+@pytest.mark.parametrize(
+    "method,pct",
+    [
+        ("prompt_single", 2.00),
+        ("bitfit", 1.21),
+        ("lora_multiple", 17.71),
+        ("compacter_g_small_lw", 2.08),
+        ("vl_pet_middley", 2.98),
+    ],
+)
 def test_more_paper_percentages_bart(method, pct):
     assert round(counts("bart-base", method)[2], 2) == pct

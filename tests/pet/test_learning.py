@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from pet_helpers import ALL_METHODS, TASKS, loss, tiny_with
 
 from vlpeft.constants import ARCHS
 from vlpeft.pet.phm import PHMLinear
 from vlpeft.pet.vl_pet import GatedModification
-
-from pet_helpers import ALL_METHODS, TASKS, loss, tiny_with
 
 torch.set_num_threads(1)
 
@@ -60,7 +59,7 @@ def test_phm_init_is_glorot_uniform_with_gain_sqrt2():
     """Official inits.py: xavier_uniform_(W[i], gain=sqrt(2)), bound = sqrt(2) * sqrt(6 / (fan_in + fan_out))."""
     torch.manual_seed(0)
     layer = PHMLinear(64, 32, n=2)
-    bound = 2 ** 0.5 * (6 / (32 + 16)) ** 0.5
+    bound = 2**0.5 * (6 / (32 + 16)) ** 0.5
     w = layer.W.detach()
     assert float(w.abs().max()) <= bound
     assert float(w.abs().max()) > 0.9 * bound  # without the gain, every entry would stay below bound / sqrt(2)
@@ -71,8 +70,10 @@ def test_t5_bitfit_trains_relative_attention_bias():
     that is the relative position bias of the first encoder and decoder block (docs/methods.md B.3)."""
     model = tiny_with("t5", "bitfit")
     backbone = sorted(n for n, p in model.named_parameters() if p.requires_grad and n.startswith("backbone."))
-    assert backbone == ["backbone.decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
-                        "backbone.encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]
+    assert backbone == [
+        "backbone.decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+        "backbone.encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+    ]
 
 
 def _std(t: torch.Tensor) -> float:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import torch
+from pet_helpers import tiny_with
 
 from vlpeft.pet.adapter import OutputAdapterWrapper
 from vlpeft.pet.vl_pet import ParallelAdapterWrapper
-
-from pet_helpers import tiny_with
 
 torch.set_num_threads(1)
 
@@ -65,5 +64,8 @@ def test_vpa_adds_a_parallel_bottleneck_to_the_value():
     v = model.backbone.model.decoder.layers[0].encoder_attn.v_proj
     e = torch.randn(2, 7, 32)
     with torch.no_grad():
-        assert torch.allclose(v(e), v.base_layer(e) + v.adapter.up(torch.nn.functional.gelu(
-            v.adapter.down(e), approximate="tanh")), atol=1e-6)
+        assert torch.allclose(
+            v(e),
+            v.base_layer(e) + v.adapter.up(torch.nn.functional.gelu(v.adapter.down(e), approximate="tanh")),
+            atol=1e-6,
+        )

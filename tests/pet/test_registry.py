@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pet_helpers import tiny, tiny_with
 
 from vlpeft.cli import main
 from vlpeft.pet import METHODS, apply_method, method_config
-
-from pet_helpers import tiny, tiny_with
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +71,9 @@ def test_apply_twice_or_without_tasks_fails():
 
 
 def test_cli_params_json(capsys):
-    assert main(["params", "--backbone", "tiny-t5", "--method", "vl_pet_small", "--method-override", "r=8", "--json"]) == 0
+    assert (
+        main(["params", "--backbone", "tiny-t5", "--method", "vl_pet_small", "--method-override", "r=8", "--json"]) == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["method"] == "vl_pet_small" and rows[0]["tasks"] == "image"
     assert 0 < rows[0]["trainable"] < rows[0]["total"]
@@ -87,8 +88,12 @@ def test_t5_baseline_lrs_come_from_lst():
     """VL-PET's T5 baseline rows come from LST's VL-T5/scripts/image/*.sh (docs/methods.md B.3)."""
     from vlpeft.pet import method_config
 
-    lst = {"adapter_single": 3e-4, "lora_single": 3e-4, "prompt_single": 3e-3, "bitfit": 3e-3,
-           "full_finetuning": 1e-4}
+    lst = {"adapter_single": 3e-4, "lora_single": 3e-4, "prompt_single": 3e-3, "bitfit": 3e-3, "full_finetuning": 1e-4}
     assert {m: method_config(m, "t5")["lr"] for m in lst} == lst
     assert {m: method_config(m, "bart")["lr"] for m in lst} == {
-        "adapter_single": 1e-3, "lora_single": 1e-3, "prompt_single": 1e-3, "bitfit": 1e-3, "full_finetuning": 1e-4}
+        "adapter_single": 1e-3,
+        "lora_single": 1e-3,
+        "prompt_single": 1e-3,
+        "bitfit": 1e-3,
+        "full_finetuning": 1e-4,
+    }

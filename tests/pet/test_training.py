@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import pytest
 import torch
+from pet_helpers import (
+    ALL_METHODS,
+    MULTIPLE,
+    TASKS,
+    batch,
+    belongs_to_other_task,
+    expected_trainable,
+    is_pet_name,
+    logits,
+    loss,
+    tiny,
+    tiny_with,
+)
 
 from vlpeft.constants import ARCHS
 from vlpeft.pet.vl_pet import GatedModification
-
-from pet_helpers import (ALL_METHODS, MULTIPLE, TASKS, batch, belongs_to_other_task, expected_trainable,
-                         is_pet_name, logits, loss, tiny, tiny_with)
 
 torch.set_num_threads(1)
 

@@ -59,21 +59,34 @@ def build(root: Path) -> dict[str, Path]:
     extract_frames(videos, frames, SamplingSpec(num_frames=NUM_FRAMES, backend="pyav"), workers=1, progress=False)
     paths["image"], paths["video"] = root / "image.h5", root / "video.h5"
     extract_features("image", paths["clip_rn"], paths["image"], images=images, batch_size=1, workers=0, progress=False)
-    extract_features("video", paths["clip_vit"], paths["video"], frames=frames, batch_size=32, workers=0,
-                     progress=False)
+    extract_features(
+        "video", paths["clip_vit"], paths["video"], frames=frames, batch_size=32, workers=0, progress=False
+    )
     paths.update(images=images, videos=videos, frames=frames)
     paths["t5"] = write_backbone(paths["data"], root / "t5", "t5")
     return paths
 
 
-def train(paths: dict[str, Path], out: Path, group: str, method: str, tasks: list[str],
-          overrides: dict | None = None) -> Path:
+def train(
+    paths: dict[str, Path], out: Path, group: str, method: str, tasks: list[str], overrides: dict | None = None
+) -> Path:
     from vlpeft.train import RunSpec, TrainConfig, train_run
 
     spec = RunSpec(group=group, backbone="t5", method=method, seed=3, tasks=tasks, method_overrides=overrides or {})
-    train_run(TrainConfig(run=spec, data=str(paths["data"]), backbone=str(paths["t5"]), out=str(out),
-                          features_image=str(paths["image"]), features_video=str(paths["video"]),
-                          epochs=1, batch_size=4, lr=1e-2, progress=False))
+    train_run(
+        TrainConfig(
+            run=spec,
+            data=str(paths["data"]),
+            backbone=str(paths["t5"]),
+            out=str(out),
+            features_image=str(paths["image"]),
+            features_video=str(paths["video"]),
+            epochs=1,
+            batch_size=4,
+            lr=1e-2,
+            progress=False,
+        )
+    )
     return out
 
 
@@ -88,8 +101,10 @@ def pworld(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("pworld")
     paths = build(root)
     lora = {"r": 4, "alpha": 8, "dropout": 0.0}
-    paths["image_run"] = train(paths, root / "runs" / "image", "image", "lora_single",
-                               ["vqa", "gqa", "nlvr", "caption"], lora)
-    paths["video_run"] = train(paths, root / "runs" / "video", "video", "lora_single",
-                               ["tvqa", "how2qa", "tvc", "yc2c"], lora)
+    paths["image_run"] = train(
+        paths, root / "runs" / "image", "image", "lora_single", ["vqa", "gqa", "nlvr", "caption"], lora
+    )
+    paths["video_run"] = train(
+        paths, root / "runs" / "video", "video", "lora_single", ["tvqa", "how2qa", "tvc", "yc2c"], lora
+    )
     return paths

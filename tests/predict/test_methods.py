@@ -22,13 +22,24 @@ FAMILIES = {
 @pytest.mark.parametrize("method", sorted(FAMILIES))
 def test_every_family_predicts_what_evaluate_decodes(pworld, tmp_path, method):
     run = train(pworld, tmp_path / method, "image", method, ["vqa", "nlvr"], FAMILIES[method])
-    evaluate_run(run, str(pworld["data"]), str(pworld["t5"]), features_image=str(pworld["image"]), batch_size=2,
-                 device="cpu", progress=False, meteor=False)
+    evaluate_run(
+        run,
+        str(pworld["data"]),
+        str(pworld["t5"]),
+        features_image=str(pworld["image"]),
+        batch_size=2,
+        device="cpu",
+        progress=False,
+        meteor=False,
+    )
     for task in ("vqa", "nlvr"):
         ex = load_examples(pworld["data"], TASKS[task], "test")[1]
         want = {r["id"]: r["prediction"] for r in read_jsonl(run / "predictions" / f"{task}.jsonl")}[ex["id"]]
         images = ex.get("image_ids") or [ex["image_id"]]
-        inputs = Inputs(images=[str(pworld["images"] / f"{i}.png") for i in images], question=ex.get("question"),
-                        statement=ex.get("sentence"))
+        inputs = Inputs(
+            images=[str(pworld["images"] / f"{i}.png") for i in images],
+            question=ex.get("question"),
+            statement=ex.get("sentence"),
+        )
         got = predict(run, task, inputs, backbone=str(pworld["t5"]), clip=str(pworld["clip_rn"]), device="cpu")
         assert got["prediction"] == want

@@ -21,8 +21,17 @@ def evaluated(pworld):
     """Test-split predictions of both runs, as `vlpeft evaluate` writes them."""
     out = {}
     for run in ("image_run", "video_run"):
-        evaluate_run(pworld[run], str(pworld["data"]), str(pworld["t5"]), features_image=str(pworld["image"]),
-                     features_video=str(pworld["video"]), batch_size=2, device="cpu", progress=False, meteor=False)
+        evaluate_run(
+            pworld[run],
+            str(pworld["data"]),
+            str(pworld["t5"]),
+            features_image=str(pworld["image"]),
+            features_video=str(pworld["video"]),
+            batch_size=2,
+            device="cpu",
+            progress=False,
+            meteor=False,
+        )
         for task in open_source(pworld[run]).spec.tasks:
             out[task] = {r["id"]: r["prediction"] for r in read_jsonl(pworld[run] / "predictions" / f"{task}.jsonl")}
     return out
@@ -36,8 +45,11 @@ def _inputs(pworld, task: str, ex: dict) -> Inputs:
         return Inputs(images=[str(pworld["images"] / f"{i}.png") for i in ex["image_ids"]], statement=ex["sentence"])
     if fam == "caption":
         return Inputs(images=[str(pworld["images"] / f"{ex['image_id']}.png")])
-    common = {"video": str(pworld["videos"] / f"{ex['video_id']}.mp4"), "ts": tuple(ex["ts"]),
-              "subtitles": [s["text"] for s in ex["subtitles"]]}
+    common = {
+        "video": str(pworld["videos"] / f"{ex['video_id']}.mp4"),
+        "ts": tuple(ex["ts"]),
+        "subtitles": [s["text"] for s in ex["subtitles"]],
+    }
     if fam == "video_qa":
         return Inputs(question=ex["question"], choices=list(ex["choices"]), **common)
     return Inputs(**common)
@@ -52,8 +64,9 @@ def test_predict_equals_evaluate_on_the_same_example(pworld, evaluated, task):
     run = pworld["video_run" if TASKS[task].is_video else "image_run"]
     examples = load_examples(pworld["data"], TASKS[task], "test")
     for ex in examples[:1]:
-        result = predict(run, task, _inputs(pworld, task, ex), backbone=str(pworld["t5"]), clip=_clip(pworld, task),
-                         device="cpu")
+        result = predict(
+            run, task, _inputs(pworld, task, ex), backbone=str(pworld["t5"]), clip=_clip(pworld, task), device="cpu"
+        )
         assert result["prediction"] == evaluated[task][ex["id"]]
         if TASKS[task].family == "video_qa":
             k = int(result["prediction"][1:]) if result["prediction"][1:].isdigit() else None
@@ -65,8 +78,9 @@ def test_features_equal_the_cache(pworld):
     source = open_source(pworld["video_run"])
     assert source.features["frames_num_frames"] == 3 and source.features["encoder"] == "clip_vit.pt"
     vit, pre = load_clip(pworld["clip_vit"], "cpu")
-    feats, attrs = video_features(vit, pre, str(pworld["videos"] / "vid2.mp4"),
-                                  sampling_spec(source, None, None, None, None), "cpu")
+    feats, attrs = video_features(
+        vit, pre, str(pworld["videos"] / "vid2.mp4"), sampling_spec(source, None, None, None, None), "cpu"
+    )
     with FeatureReader(pworld["video"]) as cache:
         np.testing.assert_allclose(feats.astype(np.float32), cache.get("vid2"), atol=2e-3)
         assert len(attrs["timestamps"]) == 3
@@ -79,8 +93,22 @@ def test_features_equal_the_cache(pworld):
 def test_cli_json_and_text(pworld, evaluated, capsys):
     ex = load_examples(pworld["data"], TASKS["vqa"], "test")[0]
     image = str(pworld["images"] / f"{ex['image_id']}.png")
-    args = ["predict", str(pworld["image_run"]), "--task", "vqa", "--image", image, "--question", ex["question"],
-            "--backbone", str(pworld["t5"]), "--clip", str(pworld["clip_rn"]), "--device", "cpu"]
+    args = [
+        "predict",
+        str(pworld["image_run"]),
+        "--task",
+        "vqa",
+        "--image",
+        image,
+        "--question",
+        ex["question"],
+        "--backbone",
+        str(pworld["t5"]),
+        "--clip",
+        str(pworld["clip_rn"]),
+        "--device",
+        "cpu",
+    ]
     assert main(args + ["--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["prediction"] == evaluated["vqa"][ex["id"]] and out["task"] == "vqa"
@@ -118,21 +146,43 @@ def test_clear_errors(pworld, capsys, tmp_path):
     from tinyworld import write_backbone
 
     from vlpeft.pretrain import PretrainSettings, build_demo_backbone
-    build_demo_backbone(pworld["data"], bad, PretrainSettings(arch="t5", vocab_size=120, d_model=24, layers=1,
-                                                              heads=2, d_ff=32, max_len=16, steps=1, batch_size=2, seed=1))
+
+    build_demo_backbone(
+        pworld["data"],
+        bad,
+        PretrainSettings(
+            arch="t5", vocab_size=120, d_model=24, layers=1, heads=2, d_ff=32, max_len=16, steps=1, batch_size=2, seed=1
+        ),
+    )
     assert write_backbone  # the fixture's own helper builds the matching one
     capsys.readouterr()
     err = _err(capsys, [run, *base, "--backbone", str(bad)])
     assert "not the backbone this run was trained on" in err and "bad_t5" in err
     # inputs that do not fit the task
-    assert "2 images" in _err(capsys, [run, "--task", "nlvr", "--image", img, "--statement", "x",
-                                       "--backbone", str(pworld["t5"])])
+    assert "2 images" in _err(
+        capsys, [run, "--task", "nlvr", "--image", img, "--statement", "x", "--backbone", str(pworld["t5"])]
+    )
     assert "--question" in _err(capsys, [run, "--task", "gqa", "--image", img, "--backbone", str(pworld["t5"])])
     vid = str(pworld["videos"] / "vid0.mp4")
-    assert "5 answer choices" in _err(capsys, [str(pworld["video_run"]), "--task", "tvqa", "--video", vid,
-                                               "--question", "q", "--choice", "a", "--backbone", str(pworld["t5"])])
-    assert "video task" in _err(capsys, [str(pworld["video_run"]), "--task", "tvc", "--image", img,
-                                         "--backbone", str(pworld["t5"])])
+    assert "5 answer choices" in _err(
+        capsys,
+        [
+            str(pworld["video_run"]),
+            "--task",
+            "tvqa",
+            "--video",
+            vid,
+            "--question",
+            "q",
+            "--choice",
+            "a",
+            "--backbone",
+            str(pworld["t5"]),
+        ],
+    )
+    assert "video task" in _err(
+        capsys, [str(pworld["video_run"]), "--task", "tvc", "--image", img, "--backbone", str(pworld["t5"])]
+    )
     assert "not trained in this run" in _err(capsys, [run, "--task", "tvc", "--video", vid])
     assert "run.json" in _err(capsys, [str(tmp_path), *base])
 
@@ -142,15 +192,26 @@ def test_predict_cuda_when_present(pworld, evaluated):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     ex = load_examples(pworld["data"], TASKS["caption"], "test")[0]
-    result = predict(pworld["image_run"], "caption", _inputs(pworld, "caption", ex), backbone=str(pworld["t5"]),
-                     clip=str(pworld["clip_rn"]), device="cuda:0")
+    result = predict(
+        pworld["image_run"],
+        "caption",
+        _inputs(pworld, "caption", ex),
+        backbone=str(pworld["t5"]),
+        clip=str(pworld["clip_rn"]),
+        device="cuda:0",
+    )
     assert isinstance(result["prediction"], str)
 
 
 def test_source_rejects_a_wrong_flag_early(pworld):
     with pytest.raises(ValueError, match="cuda:N"):
-        predict(pworld["image_run"], "caption", Inputs(images=[str(pworld["images"] / "img0.png")]),
-                backbone=str(pworld["t5"]), device="gpu")
+        predict(
+            pworld["image_run"],
+            "caption",
+            Inputs(images=[str(pworld["images"] / "img0.png")]),
+            backbone=str(pworld["t5"]),
+            device="gpu",
+        )
 
 
 def test_a_run_without_a_features_record_still_gets_one_clear_clip_error(pworld, tmp_path, capsys):
@@ -173,8 +234,22 @@ def test_a_run_without_a_features_record_still_gets_one_clear_clip_error(pworld,
 
     wide = tmp_path / "wide_rn.pt"  # a CLIP ResNet twice as wide: 512-d grid features
     save_clip(import_clip().model.CLIP(**{**CONFIGS["rn"], "vision_width": 16}), wide)
-    err = _err(capsys, [str(old), "--task", "caption", "--image", str(pworld["images"] / "img0.png"),
-                        "--backbone", str(pworld["t5"]), "--clip", str(wide)])
+    err = _err(
+        capsys,
+        [
+            str(old),
+            "--task",
+            "caption",
+            "--image",
+            str(pworld["images"] / "img0.png"),
+            "--backbone",
+            str(pworld["t5"]),
+            "--clip",
+            str(wide),
+        ],
+    )
     assert "trained on 256-d features" in err and "512-d" in err
-    assert "pass --clip" in _err(capsys, [str(old), "--task", "caption", "--image", str(pworld["images"] / "img0.png"),
-                                          "--backbone", str(pworld["t5"])])
+    assert "pass --clip" in _err(
+        capsys,
+        [str(old), "--task", "caption", "--image", str(pworld["images"] / "img0.png"), "--backbone", str(pworld["t5"])],
+    )

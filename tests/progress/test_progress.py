@@ -57,8 +57,12 @@ def test_iterable_and_unknown_total():
             yield i
 
     assert list(LogProgress(gen(), desc="frames", unit="video", every=0, stream=out, clock=clock)) == [0, 1, 2]
-    assert out.getvalue().splitlines() == ["frames: 1 video, 1 video/s", "frames: 2 video, 1 video/s",
-                                           "frames: 3 video, 1 video/s", "frames: 3 video, 1 video/s, done in 0:03"]
+    assert out.getvalue().splitlines() == [
+        "frames: 1 video, 1 video/s",
+        "frames: 2 video, 1 video/s",
+        "frames: 3 video, 1 video/s",
+        "frames: 3 video, 1 video/s, done in 0:03",
+    ]
 
 
 def test_progress_bar_picks_by_stream():
@@ -95,10 +99,38 @@ def test_train_log_is_lines_and_train_prints_its_headline(world, tmp_path, capsy
 
     monkeypatch.setenv("VLPEFT_PROGRESS_EVERY", "0")
     out = tmp_path / "run"
-    assert main(["train", "--data", str(world["data"]), "--features-image", str(world["image"]),
-                 "--backbone", str(world["t5"]), "--method", "bitfit", "--group", "image", "--tasks", "vqa,gqa",
-                 "--epochs", "2", "--batch-size", "4", "--lr", "1e-3", "--val-every", "1", "--out", str(out),
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(world["data"]),
+                "--features-image",
+                str(world["image"]),
+                "--backbone",
+                str(world["t5"]),
+                "--method",
+                "bitfit",
+                "--group",
+                "image",
+                "--tasks",
+                "vqa,gqa",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "4",
+                "--lr",
+                "1e-3",
+                "--val-every",
+                "1",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     steps = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     n = max(r["step"] for r in steps if "step" in r)

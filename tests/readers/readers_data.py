@@ -25,8 +25,15 @@ def dump(path: Path, obj, lines: bool = False) -> None:
 
 
 def vqa_record(qid: int, img: str, label: dict, answers: list | None = None) -> dict:
-    rec = {"answer_type": "other", "img_id": img, "label": label, "question_id": qid,
-           "question_type": "what is", "sent": f"What is thing {qid}? ", "is_topk_optimal": True}
+    rec = {
+        "answer_type": "other",
+        "img_id": img,
+        "label": label,
+        "question_id": qid,
+        "question_type": "what is",
+        "sent": f"What is thing {qid}? ",
+        "is_topk_optimal": True,
+    }
     if answers is not None:
         rec["answers"] = answers
     return rec
@@ -34,51 +41,128 @@ def vqa_record(qid: int, img: str, label: dict, answers: list | None = None) -> 
 
 TEN = ["net"] * 7 + ["mesh"] * 2 + ["netting"]
 VQA = {
-    "train": [vqa_record(11, "COCO_train2014_000000000011", {"net": 1, "mesh": 0.6},
-                         [{"answer": a, "answer_confidence": "yes", "answer_id": i + 1} for i, a in enumerate(TEN)]),
-              vqa_record(2, "COCO_train2014_000000000002", {"two": 0.9}, ["two"] * 10),
-              vqa_record(3, "COCO_train2014_000000000003", {}, ["zzz"] * 10)],  # out of vocabulary
-    "val": [vqa_record(21, "COCO_val2014_000000000021", {"yes": 1}),  # raw answers from the official file
-            vqa_record(22, "COCO_val2014_000000000022", {}, ["qqq"] * 10)],
+    "train": [
+        vqa_record(
+            11,
+            "COCO_train2014_000000000011",
+            {"net": 1, "mesh": 0.6},
+            [{"answer": a, "answer_confidence": "yes", "answer_id": i + 1} for i, a in enumerate(TEN)],
+        ),
+        vqa_record(2, "COCO_train2014_000000000002", {"two": 0.9}, ["two"] * 10),
+        vqa_record(3, "COCO_train2014_000000000003", {}, ["zzz"] * 10),
+    ],  # out of vocabulary
+    "val": [
+        vqa_record(21, "COCO_val2014_000000000021", {"yes": 1}),  # raw answers from the official file
+        vqa_record(22, "COCO_val2014_000000000022", {}, ["qqq"] * 10),
+    ],
     "test": [vqa_record(31, "COCO_val2014_000000000031", {"red": 0.3, "blue": 1}, ["blue"] * 9 + ["red"])],
 }
-VQA_OFFICIAL_VAL = {"annotations": [{"question_id": 21, "answer_type": "yes/no", "question_type": "is",
-                                     "answers": [{"answer": "yes", "answer_id": i + 1} for i in range(10)]}]}
+VQA_OFFICIAL_VAL = {
+    "annotations": [
+        {
+            "question_id": 21,
+            "answer_type": "yes/no",
+            "question_type": "is",
+            "answers": [{"answer": "yes", "answer_id": i + 1} for i in range(10)],
+        }
+    ]
+}
 
 GQA = {
     "train": [{"img_id": "2375429", "sent": "What is on the wall?", "question_id": "07333408", "label": {"pipe": 1.0}}],
     "valid": [{"img_id": "2375430", "sent": "Is it red?", "question_id": "07333409", "label": {"no": 1.0}}],
-    "testdev": [{"img_id": "n161313", "sent": "Who wears the hat?", "question_id": "20968379", "label": {"man": 1.0}},
-                {"img_id": "n161314", "sent": "Is the sky blue?", "question_id": "20968380", "label": {"yes": 1.0}}],
+    "testdev": [
+        {"img_id": "n161313", "sent": "Who wears the hat?", "question_id": "20968379", "label": {"man": 1.0}},
+        {"img_id": "n161314", "sent": "Is the sky blue?", "question_id": "20968380", "label": {"yes": 1.0}},
+    ],
 }
 
 NLVR_VLT5 = {
-    "train": [{"identifier": "train-10171-0-0", "img0": "train-10171-0-img0", "img1": "train-10171-0-img1",
-               "label": 0, "sent": "An image shows one pencil case.", "uid": "nlvr2_train_0"},
-              {"identifier": "train-10171-0-1", "img0": "train-10171-0-img0", "img1": "train-10171-0-img1",
-               "label": 1, "sent": "There are two dogs.", "uid": "nlvr2_train_1"}],
-    "valid": [{"identifier": "dev-5-1-0", "img0": "dev-5-1-img0", "img1": "dev-5-1-img1", "label": 1,
-               "sent": "Both images show a bird.", "uid": "nlvr2_dev_0"}],
-    "test": [{"identifier": "test1-7-2-1", "img0": "test1-7-2-img0", "img1": "test1-7-2-img1", "label": 0,
-              "sent": "The left image has more cats.", "uid": "nlvr2_test_0"}],
+    "train": [
+        {
+            "identifier": "train-10171-0-0",
+            "img0": "train-10171-0-img0",
+            "img1": "train-10171-0-img1",
+            "label": 0,
+            "sent": "An image shows one pencil case.",
+            "uid": "nlvr2_train_0",
+        },
+        {
+            "identifier": "train-10171-0-1",
+            "img0": "train-10171-0-img0",
+            "img1": "train-10171-0-img1",
+            "label": 1,
+            "sent": "There are two dogs.",
+            "uid": "nlvr2_train_1",
+        },
+    ],
+    "valid": [
+        {
+            "identifier": "dev-5-1-0",
+            "img0": "dev-5-1-img0",
+            "img1": "dev-5-1-img1",
+            "label": 1,
+            "sent": "Both images show a bird.",
+            "uid": "nlvr2_dev_0",
+        }
+    ],
+    "test": [
+        {
+            "identifier": "test1-7-2-1",
+            "img0": "test1-7-2-img0",
+            "img1": "test1-7-2-img1",
+            "label": 0,
+            "sent": "The left image has more cats.",
+            "uid": "nlvr2_test_0",
+        }
+    ],
 }
 NLVR_OFFICIAL = {
-    "train": [{"identifier": "train-3-0-0", "sentence": "One dog.", "label": "True", "left_url": "http://x/l.jpg",
-               "right_url": "http://x/r.jpg", "writer": "103", "synset": "dog", "query": "dog"}],
-    "dev": [{"identifier": "dev-850-0-0", "sentence": "No birds.", "label": "False", "left_url": "u", "right_url": "v"}],
-    "test1": [{"identifier": "test1-1-1-3", "sentence": "Two cats.", "label": "True", "left_url": "u", "right_url": "v"}],
+    "train": [
+        {
+            "identifier": "train-3-0-0",
+            "sentence": "One dog.",
+            "label": "True",
+            "left_url": "http://x/l.jpg",
+            "right_url": "http://x/r.jpg",
+            "writer": "103",
+            "synset": "dog",
+            "query": "dog",
+        }
+    ],
+    "dev": [
+        {"identifier": "dev-850-0-0", "sentence": "No birds.", "label": "False", "left_url": "u", "right_url": "v"}
+    ],
+    "test1": [
+        {"identifier": "test1-1-1-3", "sentence": "Two cats.", "label": "True", "left_url": "u", "right_url": "v"}
+    ],
 }
 
 
 def coco_image(cocoid: int, folder: str, split: str, n: int = 5) -> dict:
-    return {"filepath": folder, "filename": f"COCO_{folder}_{cocoid:012d}.jpg", "cocoid": cocoid, "imgid": cocoid,
-            "split": split, "sentids": list(range(n)),
-            "sentences": [{"raw": f"A caption {k} of image {cocoid}. ", "tokens": ["a"], "imgid": cocoid, "sentid": k}
-                          for k in range(n)]}
+    return {
+        "filepath": folder,
+        "filename": f"COCO_{folder}_{cocoid:012d}.jpg",
+        "cocoid": cocoid,
+        "imgid": cocoid,
+        "split": split,
+        "sentids": list(range(n)),
+        "sentences": [
+            {"raw": f"A caption {k} of image {cocoid}. ", "tokens": ["a"], "imgid": cocoid, "sentid": k}
+            for k in range(n)
+        ],
+    }
 
 
-COCO = {"dataset": "coco", "images": [coco_image(391895, "val2014", "test"), coco_image(522418, "val2014", "restval"),
-                                      coco_image(184613, "val2014", "val"), coco_image(318219, "train2014", "train")]}
+COCO = {
+    "dataset": "coco",
+    "images": [
+        coco_image(391895, "val2014", "test"),
+        coco_image(522418, "val2014", "restval"),
+        coco_image(184613, "val2014", "val"),
+        coco_image(318219, "train2014", "train"),
+    ],
+}
 
 
 def write_vlt5(root: Path) -> Path:
@@ -100,12 +184,21 @@ def write_nlvr_official(root: Path) -> Path:
     return root
 
 
-TV_SUBS = [{"vid_name": "s03e02_seg02_clip_10", "sub": [{"text": " Howard : Hi. ", "start": 0.862, "end": 1.862},
-                                                        {"text": "Raj : Hello!", "start": 2.0, "end": 3.5}]},
-           {"vid_name": "friends_s01e01_seg02_clip_00", "sub": [{"text": "Joey : How you doin'?", "start": 1, "end": 2}]}]
+TV_SUBS = [
+    {
+        "vid_name": "s03e02_seg02_clip_10",
+        "sub": [
+            {"text": " Howard : Hi. ", "start": 0.862, "end": 1.862},
+            {"text": "Raj : Hello!", "start": 2.0, "end": 3.5},
+        ],
+    },
+    {"vid_name": "friends_s01e01_seg02_clip_00", "sub": [{"text": "Joey : How you doin'?", "start": 1, "end": 2}]},
+]
 HOW2_SUBS = [{"vid_name": "how2_vid_a", "sub": [{"text": "first we chop", "start": 0.5, "end": 2.5}]}]
-YC2_SUBS = [{"vid_name": "yc2_clip_0", "sub": [{"text": "add the salt", "start": 3.0, "end": 4.0}]},
-            {"vid_name": "yc2_clip_1", "sub": []}]
+YC2_SUBS = [
+    {"vid_name": "yc2_clip_0", "sub": [{"text": "add the salt", "start": 3.0, "end": 4.0}]},
+    {"vid_name": "yc2_clip_1", "sub": []},
+]
 
 
 def qa_record(qid: int, vid: str, n: int, answer: int, ts) -> dict:
@@ -114,25 +207,45 @@ def qa_record(qid: int, vid: str, n: int, answer: int, ts) -> dict:
     return rec
 
 
-TVQA = {"train": [{**qa_record(7, "s03e02_seg02_clip_10", 5, 2, "20.16-25.12"), "show_name": "The Big Bang Theory"}],
-        "val": [{**qa_record(122039, "friends_s01e01_seg02_clip_00", 5, 4, "0.5-3"), "show_name": "Friends"}]}
-HOW2QA = {"train": [qa_record(1, "how2_vid_a", 4, 3, [0.5, 10.0])], "val": [qa_record(2, "how2_vid_a", 4, 0, "1.0-2.0")]}
+TVQA = {
+    "train": [{**qa_record(7, "s03e02_seg02_clip_10", 5, 2, "20.16-25.12"), "show_name": "The Big Bang Theory"}],
+    "val": [{**qa_record(122039, "friends_s01e01_seg02_clip_00", 5, 4, "0.5-3"), "show_name": "Friends"}],
+}
+HOW2QA = {
+    "train": [qa_record(1, "how2_vid_a", 4, 3, [0.5, 10.0])],
+    "val": [qa_record(2, "how2_vid_a", 4, 0, "1.0-2.0")],
+}
 
 
 def cap_record(clip_id: int, vid: str, descs: list[tuple[int, str]], ts=None, duration: float = 60.0) -> dict:
-    rec = {"vid_name": vid, "duration": duration, "clip_id": clip_id,
-           "descs": [{"desc": d, "desc_id": i, "type": "v", "from_retrieval": False} for i, d in descs]}
+    rec = {
+        "vid_name": vid,
+        "duration": duration,
+        "clip_id": clip_id,
+        "descs": [{"desc": d, "desc_id": i, "type": "v", "from_retrieval": False} for i, d in descs],
+    }
     if ts is not None:
         rec["ts"] = ts
     return rec
 
 
-TVC = {"train": [cap_record(5, "s03e02_seg02_clip_10", [(62633, "Howard waves. "), (62634, "Raj says hello.")],
-                            ts=[35.73, 40.9])],
-       "val": [cap_record(6, "friends_s01e01_seg02_clip_00", [(9, "Joey smiles."), (10, "Joey talks."), (11, "A man sits."),
-                                                             (12, "Joey grins.")], ts=[1.0, 2.5])]}
-YC2C = {"train": [cap_record(100, "yc2_clip_0", [(500, "add salt to the pot")], duration=12.5)],
-        "val": [cap_record(101, "yc2_clip_1", [(501, "stir the soup")], ts=[0.0, 8.0])]}
+TVC = {
+    "train": [
+        cap_record(5, "s03e02_seg02_clip_10", [(62633, "Howard waves. "), (62634, "Raj says hello.")], ts=[35.73, 40.9])
+    ],
+    "val": [
+        cap_record(
+            6,
+            "friends_s01e01_seg02_clip_00",
+            [(9, "Joey smiles."), (10, "Joey talks."), (11, "A man sits."), (12, "Joey grins.")],
+            ts=[1.0, 2.5],
+        )
+    ],
+}
+YC2C = {
+    "train": [cap_record(100, "yc2_clip_0", [(500, "add salt to the pot")], duration=12.5)],
+    "val": [cap_record(101, "yc2_clip_1", [(501, "stir the soup")], ts=[0.0, 8.0])],
+}
 
 
 def write_value(root: Path) -> Path:

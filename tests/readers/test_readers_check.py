@@ -28,8 +28,9 @@ def pinned_gqa(tmp_path: Path, root: Path, **changes: dict) -> Path:
     return path
 
 
-def test_missing_and_mismatched_files_name_the_file_and_source(vlt5_root: Path, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture) -> None:
+def test_missing_and_mismatched_files_name_the_file_and_source(
+    vlt5_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     manifest = pinned_gqa(tmp_path, vlt5_root, valid={"sha256": "0" * 64})
     (vlt5_root / "GQA" / "testdev.json").unlink()
     findings = {f.entry.role: f for f in check_manifest(load_manifest(manifest), vlt5_root)}
@@ -76,14 +77,20 @@ def test_folders_are_checked(value_root: Path) -> None:
     assert findings["features"].status == "empty_dir" and findings["features"].is_problem
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d.update(colour="red"), "unknown key 'colour'"),
-    (lambda d: d.pop("reader"), "missing key 'reader'"),
-    (lambda d: d["files"]["train"].update(sha256="abc"), r"files\.train\.sha256: 'abc' is not 64"),
-    (lambda d: d["files"]["train"].update(path="/abs/train.json"), r"files\.train\.path: '/abs/train.json' must be"),
-    (lambda d: d["files"]["valid"].update(size="big"), r"files\.valid: key 'size' has a wrong type"),
-    (lambda d: d["files"]["valid"].pop("source"), r"files\.valid: missing key 'source'"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d.update(colour="red"), "unknown key 'colour'"),
+        (lambda d: d.pop("reader"), "missing key 'reader'"),
+        (lambda d: d["files"]["train"].update(sha256="abc"), r"files\.train\.sha256: 'abc' is not 64"),
+        (
+            lambda d: d["files"]["train"].update(path="/abs/train.json"),
+            r"files\.train\.path: '/abs/train.json' must be",
+        ),
+        (lambda d: d["files"]["valid"].update(size="big"), r"files\.valid: key 'size' has a wrong type"),
+        (lambda d: d["files"]["valid"].pop("source"), r"files\.valid: missing key 'source'"),
+    ],
+)
 def test_bad_manifests_name_the_key(tmp_path: Path, edit, message: str) -> None:
     doc = yaml.safe_load((MANIFEST_DIR / "gqa.yaml").read_text())
     edit(doc)

@@ -22,7 +22,12 @@ def test_value_npz_to_feature_cache(value_root: Path, tmp_path: Path) -> None:
     summary = convert_features("value-npz", src, out, progress=False)
     assert summary["items"] == 2 and summary["dim"] == 512
     with FeatureReader(out) as reader:
-        assert reader.attrs == {"encoder": "ViT-B/32", "checkpoint_sha256": "value-release", "kind": "video", "dim": 512}
+        assert reader.attrs == {
+            "encoder": "ViT-B/32",
+            "checkpoint_sha256": "value-release",
+            "kind": "video",
+            "dim": 512,
+        }
         assert reader.keys() == TV_IDS
         for vid in TV_IDS:
             assert reader.file[vid].dtype == np.float16
@@ -32,8 +37,9 @@ def test_value_npz_to_feature_cache(value_root: Path, tmp_path: Path) -> None:
     assert again.read_bytes() == out.read_bytes()  # deterministic bytes
 
 
-def test_ids_from_a_prepared_manifest_and_the_archive_digest(value_root: Path, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture) -> None:
+def test_ids_from_a_prepared_manifest_and_the_archive_digest(
+    value_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     data = tmp_path / "data" / "value"
     prepare(["tvqa", "how2qa"], value_root, data, manifest_dir=MANIFEST_DIR, progress=False)
     src, how2 = value_root / "vis_features" / "tv" / "clip-vit", value_root / "vis_features" / "how2" / "clip-vit"
@@ -42,8 +48,20 @@ def test_ids_from_a_prepared_manifest_and_the_archive_digest(value_root: Path, t
     archive = tmp_path / "clip-vit.tar"
     archive.write_bytes(b"pretend archive")
     out = tmp_path / "value.h5"
-    argv = ["--format", "value-npz", "--src", str(src), str(how2), "--out", str(out),
-            "--ids-from", str(data / "manifest.json"), "--archive", str(archive), "--no-progress"]
+    argv = [
+        "--format",
+        "value-npz",
+        "--src",
+        str(src),
+        str(how2),
+        "--out",
+        str(out),
+        "--ids-from",
+        str(data / "manifest.json"),
+        "--archive",
+        str(archive),
+        "--no-progress",
+    ]
     assert run_verb(convert, argv) == 0
     assert "3 videos, dim 512, encoder ViT-B/32" in capsys.readouterr().out
     with FeatureReader(out) as reader:

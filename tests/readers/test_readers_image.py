@@ -50,8 +50,13 @@ def test_gqa_testdev_is_val_and_test(vlt5_root: Path) -> None:
     assert rows["val"] == rows["test"] and [r["id"] for r in rows["val"]] == ["20968379", "20968380"]
     assert result.split_sources["gqa"] == {"train": ["train", "valid"], "val": ["testdev"], "test": ["testdev"]}
     row = by_id(rows["val"])["20968379"]
-    assert row == {"id": "20968379", "image_id": "n161313", "question": "Who wears the hat?", "answers": ["man"],
-                   "label": {"man": 1.0}}
+    assert row == {
+        "id": "20968379",
+        "image_id": "n161313",
+        "question": "Who wears the hat?",
+        "answers": ["man"],
+        "label": {"man": 1.0},
+    }
     assert GQA["testdev"][0]["label"] == row["label"]
 
 
@@ -69,8 +74,9 @@ def test_nlvr_official_release(nlvr_official_root: Path) -> None:
     result = read("nlvr2_official", nlvr_official_root)
     assert_usable("nlvr", result)
     rows = result.rows["nlvr"]
-    assert rows["train"] == [{"id": "train-3-0-0", "image_ids": ["train-3-0-img0", "train-3-0-img1"],
-                              "sentence": "One dog.", "label": True}]
+    assert rows["train"] == [
+        {"id": "train-3-0-0", "image_ids": ["train-3-0-img0", "train-3-0-img1"], "sentence": "One dog.", "label": True}
+    ]
     assert rows["val"][0]["id"] == "dev-850-0-0" and rows["val"][0]["label"] is False  # dev -> val
     assert rows["test"][0]["image_ids"] == ["test1-1-1-img0", "test1-1-1-img1"]  # test1 (test-P) -> test
 

@@ -35,15 +35,20 @@ def test_prepare_image_datasets(vlt5_root: Path, tmp_path: Path) -> None:
     assert manifest["examples"]["vqa"] == {"train": 3, "val": 2, "test": 1}  # the empty-label row stays
     assert not manifest["tasks"]["vqa"].get("dropped")
     assert manifest["tasks"]["gqa"]["split_sources"] == {
-        "train": ["GQA/train.json", "GQA/valid.json"], "val": ["GQA/testdev.json"], "test": ["GQA/testdev.json"]}
+        "train": ["GQA/train.json", "GQA/valid.json"],
+        "val": ["GQA/testdev.json"],
+        "test": ["GQA/testdev.json"],
+    }
     assert manifest["images"]["n161313"] == ["val", "test"]  # GQA test-dev serves both
     assert manifest["images"]["COCO_val2014_000000522418"] == ["train"]  # restval
     assert manifest["images"]["train-10171-0-img1"] == ["train"]
     assert manifest["videos"] == {}
     # the file's own digest beside the manifest's pin (none pinned here)
     assert manifest["datasets"]["vqa"]["files"]["train"] == {
-        "path": "vqa/karpathy_train.json", "sha256": sha256_file(vlt5_root / "vqa" / "karpathy_train.json"),
-        "pinned": None}
+        "path": "vqa/karpathy_train.json",
+        "sha256": sha256_file(vlt5_root / "vqa" / "karpathy_train.json"),
+        "pinned": None,
+    }
     assert str(tmp_path) not in (out / "manifest.json").read_text()  # no absolute path in an artifact
 
     again = tmp_path / "again"
@@ -51,8 +56,9 @@ def test_prepare_image_datasets(vlt5_root: Path, tmp_path: Path) -> None:
     assert tree(again) == tree(out)
 
 
-def test_prepare_merges_datasets_into_one_folder(vlt5_root: Path, value_root: Path, nlvr_official_root: Path,
-                                                 tmp_path: Path) -> None:
+def test_prepare_merges_datasets_into_one_folder(
+    vlt5_root: Path, value_root: Path, nlvr_official_root: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "data" / "real"
     prepare(IMAGE, vlt5_root, out, manifest_dir=MANIFEST_DIR, progress=False)
     vqa_bytes = (out / "annotations" / "vqa" / "train.jsonl").read_bytes()
@@ -69,7 +75,9 @@ def test_prepare_merges_datasets_into_one_folder(vlt5_root: Path, value_root: Pa
 
     # another release of a task replaces that task only (here from another root)
     manifest = prepare([MANIFEST_DIR / "nlvr2_official.yaml"], nlvr_official_root, out, progress=False)
-    assert sorted(manifest["tasks"]) == sorted(IMAGE + VIDEO) and manifest["tasks"]["nlvr"]["dataset"] == "nlvr2_official"
+    assert (
+        sorted(manifest["tasks"]) == sorted(IMAGE + VIDEO) and manifest["tasks"]["nlvr"]["dataset"] == "nlvr2_official"
+    )
     assert "nlvr" not in manifest["datasets"] and "train-10171-0-img0" not in manifest["images"]
     assert manifest["images"]["train-3-0-img0"] == ["train"]
 
@@ -95,8 +103,18 @@ def test_prepare_refuses_a_demo_world_and_unknown_names(vlt5_root: Path, tmp_pat
 
 def test_prepare_verb(vlt5_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "data" / "gqa"
-    argv = ["--datasets", "gqa", "caption", "--root", str(vlt5_root), "--out", str(out),
-            "--manifest-dir", str(MANIFEST_DIR), "--no-progress"]
+    argv = [
+        "--datasets",
+        "gqa",
+        "caption",
+        "--root",
+        str(vlt5_root),
+        "--out",
+        str(out),
+        "--manifest-dir",
+        str(MANIFEST_DIR),
+        "--no-progress",
+    ]
     assert run_verb(prepare_verb, argv) == 0
     printed = capsys.readouterr().out
     assert "gqa: train 2, val 2, test 2" in printed and "caption: train 2, val 1, test 1" in printed
@@ -116,10 +134,16 @@ def test_pinned_sha256_is_checked_before_anything_is_written(vlt5_root: Path, tm
     (pinned_dir / "nlvr.yaml").write_text(yaml.safe_dump(manifest))
     out = tmp_path / "ok"
     doc = prepare(["nlvr"], vlt5_root, out, manifest_dir=pinned_dir, progress=False)
-    assert doc["datasets"]["nlvr"]["files"]["train"]["sha256"] == doc["datasets"]["nlvr"]["files"]["train"]["pinned"] == real
+    assert (
+        doc["datasets"]["nlvr"]["files"]["train"]["sha256"]
+        == doc["datasets"]["nlvr"]["files"]["train"]["pinned"]
+        == real
+    )
     manifest["files"]["train"]["sha256"] = "0" * 64
     (pinned_dir / "nlvr.yaml").write_text(yaml.safe_dump(manifest))
     bad = tmp_path / "bad"
-    with pytest.raises(ValueError, match=r"train\.json: sha256 [0-9a-f]{64} differs from the one pinned in .*nlvr\.yaml"):
+    with pytest.raises(
+        ValueError, match=r"train\.json: sha256 [0-9a-f]{64} differs from the one pinned in .*nlvr\.yaml"
+    ):
         prepare(["nlvr"], vlt5_root, bad, manifest_dir=pinned_dir, progress=False)
     assert not bad.exists() or not any(bad.rglob("*"))

@@ -27,8 +27,10 @@ def test_tvqa_rows_with_subtitles_choices_and_span(value_root: Path) -> None:
     assert row["question"] == "Why question 7?" and row["show_name"] == "The Big Bang Theory"
     assert row["choices"] == [f"Choice {k} of 7" for k in range(5)]  # trailing ". " stripped, as the original
     assert row["ts"] == [20.16, 25.12] and row["ts_text"] == "20.16-25.12"
-    assert row["subtitles"] == [{"start": 0.862, "end": 1.862, "text": "Howard : Hi."},
-                                {"start": 2.0, "end": 3.5, "text": "Raj : Hello!"}]
+    assert row["subtitles"] == [
+        {"start": 0.862, "end": 1.862, "text": "Howard : Hi."},
+        {"start": 2.0, "end": 3.5, "text": "Raj : Hello!"},
+    ]
     text = source_text(TASKS["tvqa"], row, use_task_prompt=True)
     assert text.startswith("[Subs] Howard : Hi. Raj : Hello! [Q] Why question 7? [TS] (20.16-25.12) [Choices] a0: ")
     assert text.endswith("a4: Choice 4 of 7. tvqa: ")
@@ -48,12 +50,13 @@ def test_tvc_one_row_per_description_by_default(value_root: Path) -> None:
     result = read("tvc", value_root)
     assert_usable("tvc", result)
     rows = result.rows["tvc"]
-    assert [(r["id"], r["captions"]) for r in rows["train"]] == [("62633", ["Howard waves. "]),  # verbatim
-                                                                   ("62634", ["Raj says hello."])]
+    assert [(r["id"], r["captions"]) for r in rows["train"]] == [
+        ("62633", ["Howard waves. "]),  # verbatim
+        ("62634", ["Raj says hello."]),
+    ]
     assert all(r["clip_id"] == "5" and r["ts"] == [35.73, 40.9] for r in rows["train"])
     assert rows["train"][0]["ts_text"] == "[35.73, 40.9]"  # as the original prints it after [TS]
-    assert source_text(TASKS["tvc"], rows["train"][0], use_task_prompt=True).endswith(
-        "[TS] ([35.73, 40.9]) tvc: ")
+    assert source_text(TASKS["tvc"], rows["train"][0], use_task_prompt=True).endswith("[TS] ([35.73, 40.9]) tvc: ")
     assert [r["id"] for r in rows["val"]] == ["9", "10", "11", "12"] and rows["test"] == rows["val"]
     assert rows["val"][0]["subtitles"] == [{"start": 1.0, "end": 2.0, "text": "Joey : How you doin'?"}]
 
@@ -80,7 +83,9 @@ def test_yc2c_span_defaults_to_the_whole_clip(value_root: Path) -> None:
 def test_video_errors_name_the_file_and_record(value_root: Path) -> None:
     bad = [{**TVQA["val"][0], "vid_name": "unknown_clip"}]
     dump(value_root / "ann" / "tvqa" / "tvqa_val.jsonl", bad, lines=True)
-    with pytest.raises(ValueError, match=r"tvqa_val\.jsonl: record 0: video 'unknown_clip' has no entry in .*tv_subtitles"):
+    with pytest.raises(
+        ValueError, match=r"tvqa_val\.jsonl: record 0: video 'unknown_clip' has no entry in .*tv_subtitles"
+    ):
         read("tvqa", value_root)
     dump(value_root / "ann" / "tvqa" / "tvqa_val.jsonl", [{**TVQA["val"][0], "answer_idx": 5}], lines=True)
     with pytest.raises(ValueError, match=r"record 0: 'answer_idx' should be an integer in 0\.\.4"):

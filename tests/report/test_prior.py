@@ -2,7 +2,6 @@
 and the table markings (best mean, differences smaller than the seeds' std)."""
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -65,8 +65,9 @@ def test_slurm_profile_as_snakemake_reads_it(parsed):
 
 def test_command_line_replaces_a_whole_profile_key(parsed):
     """What the SLURM test relies on: CPU overrides drop the placeholders and the GPU requests."""
-    args = parsed("--profile", "profiles/slurm", "--default-resources", "slurm_partition=debug",
-                  "--set-resources", "train:gpu=0")
+    args = parsed(
+        "--profile", "profiles/slurm", "--default-resources", "slurm_partition=debug", "--set-resources", "train:gpu=0"
+    )
     assert "slurm_account" not in args.default_resources
     assert args.set_resources == {"train": {"gpu": 0}}
     assert args.slurm_status_command == "squeue"
@@ -77,9 +78,28 @@ def test_train_gpus_asks_slurm_for_that_many_gpus_and_runs_torchrun(parsed, tmp_
     --gpus=2) and run `vlpeft train` under torchrun with 2 processes; evaluate keeps one GPU."""
     (tmp_path / "config" / "gpus.yaml").write_text("train: {device: cuda, gpus: 2}\n")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--profile", "profiles/slurm",
-                           "--configfile", "config/test.yaml", "config/gpus.yaml", "--workflow-profile", "none"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "-p",
+            "--profile",
+            "profiles/slurm",
+            "--configfile",
+            "config/test.yaml",
+            "config/gpus.yaml",
+            "--workflow-profile",
+            "none",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     jobs = out.split("\nrule ")[1:]

@@ -23,9 +23,15 @@ BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue")
 TIMEOUT_S = int(os.environ.get("VLPEFT_SLURM_TIMEOUT", "1800"))  # whole workflow, then SIGINT
 # what a CPU-only test cluster can satisfy; on the command line these replace the profile's keys
 CPU_OVERRIDES = [
-    "--default-resources", "slurm_partition=debug", "runtime=60", "mem_mb=1000",
-    "--set-resources", "train:gpu=0", "evaluate:gpu=0",
-    "--slurm-init-seconds-before-status-checks", "2",  # MinJobAge=300 >= 3 * 2
+    "--default-resources",
+    "slurm_partition=debug",
+    "runtime=60",
+    "mem_mb=1000",
+    "--set-resources",
+    "train:gpu=0",
+    "evaluate:gpu=0",
+    "--slurm-init-seconds-before-status-checks",
+    "2",  # MinJobAge=300 >= 3 * 2
     "--slurm-keep-successful-logs",
 ]
 
@@ -58,12 +64,12 @@ def slurm_env(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("slurm")
-    env = {**os.environ, "SLURM_BASE": str(base), "SLURMCTLD_PORT": str(_free_port()),
-           "SLURMD_PORT": str(_free_port())}
+    env = {**os.environ, "SLURM_BASE": str(base), "SLURMCTLD_PORT": str(_free_port()), "SLURMD_PORT": str(_free_port())}
     try:
         start = time.monotonic()
-        run = subprocess.run(["bash", str(HERE / "start_slurm.sh")], env=env, capture_output=True,
-                             text=True, timeout=600)
+        run = subprocess.run(
+            ["bash", str(HERE / "start_slurm.sh")], env=env, capture_output=True, text=True, timeout=600
+        )
         assert run.returncode == 0, f"start_slurm.sh failed:\n{run.stdout}\n{run.stderr}"
         print(f"SLURM cluster up in {time.monotonic() - start:.1f} s")
         yield {**env, "SLURM_CONF": str(base / "etc" / "slurm.conf")}, base
@@ -82,13 +88,27 @@ def test_workflow_runs_through_sbatch(slurm_env, tmp_path):
     # profiles/ too: profiles/default then loads on top of profiles/slurm, as in the repository root
     for name in ("workflow", "config", "profiles"):
         shutil.copytree(ROOT / name, tmp_path / name)
-    cmd = ["timeout", "-s", "INT", "-k", "30", str(TIMEOUT_S),
-           sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--executor", "slurm",
-           "--configfile", "config/test.yaml", *CPU_OVERRIDES]
+    cmd = [
+        "timeout",
+        "-s",
+        "INT",
+        "-k",
+        "30",
+        str(TIMEOUT_S),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/slurm",
+        "--executor",
+        "slurm",
+        "--configfile",
+        "config/test.yaml",
+        *CPU_OVERRIDES,
+    ]
     env = {**env, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0"}
     start = time.monotonic()
-    run = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=TIMEOUT_S + 60)
+    run = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S + 60)
     print(f"workflow through SLURM in {time.monotonic() - start:.1f} s")
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-6000:]
@@ -96,8 +116,7 @@ def test_workflow_runs_through_sbatch(slurm_env, tmp_path):
     table = (tmp_path / "results/test/tables/image_bart.md").read_text()
     assert "adapter_single" in table and "vl_pet_large" in table
     submitted = dict(re.findall(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)", out))
-    rules = {part for log in submitted.values() for part in Path(log).parts
-             if part.startswith("rule_")}
+    rules = {part for log in submitted.values() for part in Path(log).parts if part.startswith("rule_")}
     assert {"rule_demo_world", "rule_frames", "rule_train", "rule_evaluate", "rule_tables"} <= rules
     for log in submitted.values():  # each job's own SLURM log: the jobstep ran its rule under srun
         assert "Finished jobid" in Path(log).read_text(), log

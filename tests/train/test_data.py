@@ -2,7 +2,6 @@ import random
 from collections import Counter
 
 import pytest
-import torch
 
 from vlpeft.features.cache import FeatureReader
 from vlpeft.models import load_tokenizer
@@ -28,9 +27,10 @@ def test_other_targets():
     assert caps == {"x", "y"}
 
 
-def _data(world, task, text=TextOptions(use_task_prompt=True)):
+def _data(world, task, text=None):
     spec = TASKS[task]
     feats = FeatureReader(world["video" if spec.is_video else "image"])
+    text = TextOptions(use_task_prompt=True) if text is None else text
     return TaskData(spec, load_examples(world["data"], spec, "train"), feats, text, seed=5)
 
 

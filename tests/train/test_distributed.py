@@ -12,10 +12,35 @@ from safetensors import safe_open
 
 
 def _train_args(world, out, *extra):
-    return ["train", "--data", str(world["data"]), "--features-image", str(world["image"]),
-            "--backbone", str(world["t5"]), "--method", "adapter_multiple", "--group", "image",
-            "--seed", "3", "--out", str(out), "--epochs", "1", "--batch-size", "4", "--device", "cpu",
-            "--checkpoint-every", "2", "--no-progress", "--threads", "1", *extra]
+    return [
+        "train",
+        "--data",
+        str(world["data"]),
+        "--features-image",
+        str(world["image"]),
+        "--backbone",
+        str(world["t5"]),
+        "--method",
+        "adapter_multiple",
+        "--group",
+        "image",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--device",
+        "cpu",
+        "--checkpoint-every",
+        "2",
+        "--no-progress",
+        "--threads",
+        "1",
+        *extra,
+    ]
 
 
 def _run(cmd):
@@ -37,8 +62,21 @@ def _shapes(path):
 def test_two_process_gloo_run(world, tmp_path):
     out = tmp_path / "ddp"
     # as the workflow launches it with train.gpus: 2 (workflow/rules/common.smk, _train_launch)
-    _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "--no-python",
-          sys.executable, "-m", "vlpeft", *_train_args(world, out)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "--no-python",
+            sys.executable,
+            "-m",
+            "vlpeft",
+            *_train_args(world, out),
+        ]
+    )
     # 13 batches in the epoch (COCO: one example per reference), padded to 14 and split over 2
     # ranks: 7 steps, logged once (rank 0)
     log = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]

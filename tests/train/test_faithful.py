@@ -14,12 +14,18 @@ from vlpeft.train.optim import sequence_loss
 
 
 def test_coco_caption_trains_on_one_example_per_reference():
-    rows = [{"id": "img1", "image_id": "img1", "captions": ["A dog. ", " a cat"]},
-            {"id": "img2", "image_id": "img2", "captions": ["x", "y", "z"]}]
+    rows = [
+        {"id": "img1", "image_id": "img1", "captions": ["A dog. ", " a cat"]},
+        {"id": "img2", "image_id": "img2", "captions": ["x", "y", "z"]},
+    ]
     examples = training_examples(TASKS["caption"], rows)
     assert [(e["id"], e["image_id"], e["captions"]) for e in examples] == [
-        ("img1#0", "img1", ["A dog."]), ("img1#1", "img1", ["a cat"]),  # stripped, as sent = raw.strip()
-        ("img2#0", "img2", ["x"]), ("img2#1", "img2", ["y"]), ("img2#2", "img2", ["z"])]
+        ("img1#0", "img1", ["A dog."]),
+        ("img1#1", "img1", ["a cat"]),  # stripped, as sent = raw.strip()
+        ("img2#0", "img2", ["x"]),
+        ("img2#1", "img2", ["y"]),
+        ("img2#2", "img2", ["z"]),
+    ]
     assert rows[0]["captions"] == ["A dog. ", " a cat"]  # the rows (evaluation) keep all references
 
 
@@ -31,8 +37,7 @@ def test_other_tasks_keep_one_example_per_row(task):
 
 def test_caption_loss_is_the_token_mean_over_the_batch():
     # seq 0 has 2 real tokens, seq 1 one token + padding
-    logits = torch.tensor([[[0.0, 0.0], [math.log(3.0), 0.0]],
-                           [[0.0, math.log(3.0)], [5.0, -5.0]]])
+    logits = torch.tensor([[[0.0, 0.0], [math.log(3.0), 0.0]], [[0.0, math.log(3.0)], [5.0, -5.0]]])
     labels = torch.tensor([[0, 1], [1, -100]])
     ce = [math.log(2.0), math.log(4.0), math.log(4.0 / 3.0)]
     assert TASKS["caption"].loss_reduction == "token"
@@ -40,7 +45,9 @@ def test_caption_loss_is_the_token_mean_over_the_batch():
     assert token.item() == pytest.approx(sum(ce) / 3, rel=1e-6)
     per_sequence = sequence_loss(logits, labels, torch.ones(2), TASKS["vqa"].loss_reduction)
     assert per_sequence.item() == pytest.approx(((ce[0] + ce[1]) / 2 + ce[2]) / 2, rel=1e-6)
-    assert {t for t, s in TASKS.items() if s.loss_reduction == "token"} == {"caption"}  # video captions too: per sequence
+    assert {t for t, s in TASKS.items() if s.loss_reduction == "token"} == {
+        "caption"
+    }  # video captions too: per sequence
     with pytest.raises(ValueError, match="reduction"):
         sequence_loss(logits, labels, reduction="mean")
 
@@ -83,9 +90,19 @@ def test_best_average_validation_epoch_is_kept_and_reported(world, tmp_path):
 
     def cfg(out, **kw):
         run = RunSpec(group="image", backbone="t5", method="bitfit", seed=3, tasks=["vqa", "nlvr"])
-        return TrainConfig(run=run, data=str(world["data"]), backbone=str(world["t5"]), out=str(out),
-                           features_image=str(world["image"]), epochs=3, batch_size=4, lr=5e-2, progress=False,
-                           keep_best_val=True, **kw)
+        return TrainConfig(
+            run=run,
+            data=str(world["data"]),
+            backbone=str(world["t5"]),
+            out=str(out),
+            features_image=str(world["image"]),
+            epochs=3,
+            batch_size=4,
+            lr=5e-2,
+            progress=False,
+            keep_best_val=True,
+            **kw,
+        )
 
     ref = tmp_path / "ref"
     train_run(cfg(ref))
@@ -98,17 +115,27 @@ def test_best_average_validation_epoch_is_kept_and_reported(world, tmp_path):
     assert (meta["epoch"], meta["val_average"]) == (best["epoch"], best["average"])
 
     out = tmp_path / "resumed"  # killed after the checkpoint of step 8 (epoch 1), resumed
+
     def kill(step):
         if step == 9:
             raise _Killed
+
     with pytest.raises(_Killed):
         train_run(cfg(out, checkpoint_every=4), on_step=kill)
     train_run(cfg(out, checkpoint_every=4))
     for name in ("adapter.safetensors", "adapter_best.safetensors", "train_log.jsonl"):
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
 
-    metrics = evaluate_run(ref, str(world["data"]), str(world["t5"]), split="val", features_image=str(world["image"]),
-                           batch_size=3, device="cpu", progress=False)
+    metrics = evaluate_run(
+        ref,
+        str(world["data"]),
+        str(world["t5"]),
+        split="val",
+        features_image=str(world["image"]),
+        batch_size=3,
+        device="cpu",
+        progress=False,
+    )
     assert metrics["best_avg_val"]["epoch"] == best["epoch"]
     assert metrics["best_avg_val"]["average"] == pytest.approx(best["average"])  # val split: the same scores
     assert sorted(p.name for p in (ref / "predictions_best_val").iterdir()) == ["nlvr.jsonl", "vqa.jsonl"]

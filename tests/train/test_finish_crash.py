@@ -17,9 +17,17 @@ class Killed(Exception):
 
 def _cfg(world, out, **kw) -> TrainConfig:
     run = RunSpec(group="image", backbone="t5", method="lora_single", seed=5)
-    base = dict(run=run, data=str(world["data"]), backbone=str(world["t5"]), out=str(out),
-                features_image=str(world["image"]), epochs=1, batch_size=4, progress=False,
-                checkpoint_every=3)
+    base = dict(
+        run=run,
+        data=str(world["data"]),
+        backbone=str(world["t5"]),
+        out=str(out),
+        features_image=str(world["image"]),
+        epochs=1,
+        batch_size=4,
+        progress=False,
+        checkpoint_every=3,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -31,6 +39,7 @@ def _kill_after(point: str):
     def hook(step: str) -> None:
         if step == point:
             raise Killed(point)
+
     return hook
 
 

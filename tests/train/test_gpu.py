@@ -13,18 +13,31 @@ import torch
 from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.train import RunSpec, TrainConfig, train_run
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")]
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine"),
+]
 
 METHODS = ["bitfit", "adapter_single", "compacter_g_large_lw", "vl_pet_middlex", "lora_single", "prompt_single"]
 
 
 def _cfg(world, out, method: str, device: str, precision: str = "fp32", **kw) -> TrainConfig:
-    run = RunSpec(group="image", backbone="t5", method=method, seed=5, tasks=["vqa", "nlvr", "caption"],
-                  precision=precision)
-    return TrainConfig(run=run, data=str(world["data"]), backbone=str(world["t5"]), out=str(out),
-                       features_image=str(world["image"]), epochs=1, batch_size=4, lr=1e-2, device=device,
-                       progress=False, **kw)
+    run = RunSpec(
+        group="image", backbone="t5", method=method, seed=5, tasks=["vqa", "nlvr", "caption"], precision=precision
+    )
+    return TrainConfig(
+        run=run,
+        data=str(world["data"]),
+        backbone=str(world["t5"]),
+        out=str(out),
+        features_image=str(world["image"]),
+        epochs=1,
+        batch_size=4,
+        lr=1e-2,
+        device=device,
+        progress=False,
+        **kw,
+    )
 
 
 def _losses(out) -> list[float]:
@@ -37,8 +50,17 @@ def test_cuda_train_and_evaluate(world, tmp_path, method):
     train_run(_cfg(world, out, method, "cuda"))
     losses = _losses(out)
     assert losses and all(math.isfinite(x) for x in losses)
-    metrics = evaluate_run(out, str(world["data"]), str(world["t5"]), split="val", features_image=str(world["image"]),
-                           batch_size=3, device="cuda", progress=False, meteor=False)
+    metrics = evaluate_run(
+        out,
+        str(world["data"]),
+        str(world["t5"]),
+        split="val",
+        features_image=str(world["image"]),
+        batch_size=3,
+        device="cuda",
+        progress=False,
+        meteor=False,
+    )
     assert set(metrics["tasks"]) == {"vqa", "nlvr", "caption"} and math.isfinite(metrics["average"])
 
 

@@ -31,8 +31,14 @@ def test_no_decay_quirk_decays_layer_norm_weights():
 def test_fix_no_decay_exempts_every_norm():
     decay, no_decay = decay_split(Block(), fix_no_decay=True)
     assert decay == ["fc.weight"]
-    assert set(no_decay) == {"fc.bias", "self_attn_layer_norm.weight", "self_attn_layer_norm.bias",
-                             "final_layer_norm.weight", "LayerNorm.weight", "LayerNorm.bias"}
+    assert set(no_decay) == {
+        "fc.bias",
+        "self_attn_layer_norm.weight",
+        "self_attn_layer_norm.bias",
+        "final_layer_norm.weight",
+        "LayerNorm.weight",
+        "LayerNorm.bias",
+    }
 
 
 def test_optimizer_settings():
@@ -60,8 +66,7 @@ def test_schedule_warms_up_then_decays_to_zero():
 
 def test_loss_is_per_sequence_mean_times_weight_then_batch_mean():
     # two sequences, vocab 2: seq 0 has 2 real tokens, seq 1 one token + padding
-    logits = torch.tensor([[[0.0, 0.0], [math.log(3.0), 0.0]],
-                           [[0.0, math.log(3.0)], [5.0, -5.0]]])
+    logits = torch.tensor([[[0.0, 0.0], [math.log(3.0), 0.0]], [[0.0, math.log(3.0)], [5.0, -5.0]]])
     labels = torch.tensor([[0, 1], [1, -100]])
     weights = torch.tensor([1.0, 0.3])
     ce_00, ce_01 = math.log(2.0), math.log(4.0)  # p=1/2; p(1) = 1/(3+1)

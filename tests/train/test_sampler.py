@@ -44,13 +44,15 @@ def test_order_deterministic_per_epoch_and_seed():
 @pytest.mark.parametrize("world", [2, 3, 5])
 def test_rank_shards_partition_the_padded_list(world):
     full = MultiTaskBatchSampler(SIZES, _batch_sizes(6), seed=0).all_batches(2)
-    shards = [MultiTaskBatchSampler(SIZES, _batch_sizes(6), seed=0, rank=r, world_size=world).epoch_batches(2)
-              for r in range(world)]
+    shards = [
+        MultiTaskBatchSampler(SIZES, _batch_sizes(6), seed=0, rank=r, world_size=world).epoch_batches(2)
+        for r in range(world)
+    ]
     assert len({len(s) for s in shards}) == 1  # every rank runs the same number of steps
     assert len(shards[0]) == len(MultiTaskBatchSampler(SIZES, _batch_sizes(6), 0, 0, world))
     merged = [shards[i % world][i // world] for i in range(world * len(shards[0]))]
-    assert merged[:len(full)] == full
-    assert merged[len(full):] == full[:len(merged) - len(full)]  # padding repeats the head
+    assert merged[: len(full)] == full
+    assert merged[len(full) :] == full[: len(merged) - len(full)]  # padding repeats the head
 
 
 def test_bad_input_is_named():

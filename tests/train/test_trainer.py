@@ -16,8 +16,16 @@ class Killed(Exception):
 
 def _cfg(world, out, **kw) -> TrainConfig:
     run = RunSpec(group="image", backbone="t5", method=kw.pop("method", "adapter_single"), seed=3)
-    base = dict(run=run, data=str(world["data"]), backbone=str(world["t5"]), out=str(out),
-                features_image=str(world["image"]), epochs=2, batch_size=4, progress=False)
+    base = dict(
+        run=run,
+        data=str(world["data"]),
+        backbone=str(world["t5"]),
+        out=str(out),
+        features_image=str(world["image"]),
+        epochs=2,
+        batch_size=4,
+        progress=False,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -25,6 +33,7 @@ def _kill_at(step: int):
     def hook(s: int) -> None:
         if s == step:
             raise Killed(f"killed after step {s}")
+
     return hook
 
 
@@ -42,7 +51,8 @@ def test_resume_is_bit_identical(world, tmp_path):
     assert [r["step"] for r in steps] == list(range(1, 27))
     assert {r["task"] for r in steps} == {"vqa", "gqa", "nlvr", "caption"}
     assert [(r["epoch"], r["task"]) for r in log if r.get("split") == "val"] == [
-        (e, t) for e in (0, 1) for t in ("vqa", "gqa", "nlvr", "caption")]
+        (e, t) for e in (0, 1) for t in ("vqa", "gqa", "nlvr", "caption")
+    ]
     assert steps[0]["lr"] == 0.0 and max(r["lr"] for r in steps) == pytest.approx(3e-4)  # T5 adapter lr (LST)
     assert not (ref / "checkpoint").exists()
 

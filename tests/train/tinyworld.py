@@ -32,14 +32,23 @@ def _row(task: str, i: int, split: str, rng: random.Random) -> dict:
     vid = f"vid{rng.randrange(4)}"
     if task == "vqa":
         a, b = rng.sample(WORDS, 2)
-        return {"id": ex_id, "image_id": img, "question": _q(rng), "answers": [a] * 7 + [b] * 3,
-                "label": {a: 1.0, b: 1.0} if i % 2 else {a: 1.0, b: 0.3}}
+        return {
+            "id": ex_id,
+            "image_id": img,
+            "question": _q(rng),
+            "answers": [a] * 7 + [b] * 3,
+            "label": {a: 1.0, b: 1.0} if i % 2 else {a: 1.0, b: 0.3},
+        }
     if task == "gqa":
         a = rng.choice(WORDS)
         return {"id": ex_id, "image_id": img, "question": _q(rng), "answers": [a], "label": {a: 1.0}}
     if task == "nlvr":
-        return {"id": ex_id, "image_ids": [img, f"img{(int(img[3:]) + 1) % 6}"], "sentence": _q(rng),
-                "label": bool(i % 2)}
+        return {
+            "id": ex_id,
+            "image_ids": [img, f"img{(int(img[3:]) + 1) % 6}"],
+            "sentence": _q(rng),
+            "label": bool(i % 2),
+        }
     if task == "caption":
         return {"id": ex_id, "image_id": img, "captions": [" ".join(rng.sample(WORDS, 5)) for _ in range(2)]}
     common = {"id": ex_id, "video_id": vid, "ts": [0.0, 2.0], "subtitles": _subs(rng)}
@@ -57,10 +66,14 @@ def write_world(root: Path, seed: int = 0) -> dict[str, Path]:
     for task in ("vqa", "gqa", "nlvr", "caption", "tvqa", "how2qa", "tvc", "yc2c"):
         for split, n in SPLIT_SIZES.items():
             write_jsonl(data / "annotations" / task / f"{split}.jsonl", [_row(task, i, split, rng) for i in range(n)])
-    write_jsonl(data / "annotations" / "pretrain" / "image_captions.jsonl",
-                [{"id": f"p{i}", "image_id": f"img{i}", "captions": ["a red cube"]} for i in range(6)])
-    write_jsonl(data / "annotations" / "pretrain" / "video_captions.jsonl",
-                [{"id": f"p{i}", "video_id": f"vid{i}", "captions": ["a dog runs"]} for i in range(4)])
+    write_jsonl(
+        data / "annotations" / "pretrain" / "image_captions.jsonl",
+        [{"id": f"p{i}", "image_id": f"img{i}", "captions": ["a red cube"]} for i in range(6)],
+    )
+    write_jsonl(
+        data / "annotations" / "pretrain" / "video_captions.jsonl",
+        [{"id": f"p{i}", "video_id": f"vid{i}", "captions": ["a dog runs"]} for i in range(4)],
+    )
     nrng = np.random.default_rng(seed)
     paths = {"data": data, "image": root / "features_image.h5", "video": root / "features_video.h5"}
     with h5_writer(paths["image"], {"encoder": "test", "checkpoint_sha256": "0", "kind": "image"}) as f:
@@ -77,13 +90,15 @@ def write_backbone(data: Path, out: Path, arch: str) -> Path:
     pre-training step only."""
     from vlpeft.pretrain import PretrainSettings, build_demo_backbone
 
-    settings = PretrainSettings(arch=arch, vocab_size=120, d_model=16, layers=1, heads=2, d_ff=32,
-                                max_len=16, steps=1, batch_size=2, seed=1)
+    settings = PretrainSettings(
+        arch=arch, vocab_size=120, d_model=16, layers=1, heads=2, d_ff=32, max_len=16, steps=1, batch_size=2, seed=1
+    )
     build_demo_backbone(data, out, settings)
     return out
 
 
 # -- pytest fixtures (imported by the conftest of tests/train and tests/eval_decode) ---------------
+
 
 @pytest.fixture(autouse=True)
 def one_thread():

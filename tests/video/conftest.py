@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from video_encode import write_video
 from video_media import ramp_frames
 

@@ -38,10 +38,24 @@ def test_config_backend_reaches_every_rule_that_decodes(tmp_path, backend):
     cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
     cfg.setdefault("frames", {})["backend"] = backend
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--forceall", "--nolock",
-                           "--configfile", str(tmp_path / "cfg.yaml")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "-p",
+            "--forceall",
+            "--nolock",
+            "--configfile",
+            str(tmp_path / "cfg.yaml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     commands = [line for line in (proc.stdout + proc.stderr).splitlines() if "-m vlpeft " in line]
     seen = set()

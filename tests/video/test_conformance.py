@@ -32,9 +32,11 @@ import pytest
 from vlpeft.video import decode
 from vlpeft.video.probe import probe_video
 
-CODECS = {"h264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16"],
-          "mpeg4": ["-c:v", "mpeg4", "-q:v", "2"],
-          "vp9": ["-c:v", "libvpx-vp9", "-crf", "20", "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8"]}
+CODECS = {
+    "h264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16"],
+    "mpeg4": ["-c:v", "mpeg4", "-q:v", "2"],
+    "vp9": ["-c:v", "libvpx-vp9", "-crf", "20", "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8"],
+}
 VFR_PTS = (0.0, 0.1, 0.5)  # a 3-frame variable-rate clip
 CFR_FPS = 10
 
@@ -51,8 +53,10 @@ class Case:
 
     @property
     def name(self) -> str:
-        return (f"{self.codec}-{self.width}x{self.height}-{self.pix_fmt}-{self.frames}f-r{self.rotation}"
-                f"{'-vfr' if self.vfr else ''}")
+        return (
+            f"{self.codec}-{self.width}x{self.height}-{self.pix_fmt}-{self.frames}f-r{self.rotation}"
+            f"{'-vfr' if self.vfr else ''}"
+        )
 
     @property
     def pts(self) -> np.ndarray:
@@ -77,8 +81,18 @@ class Case:
 
 def grid() -> list[Case]:
     cases = []
-    for w, h in [(16, 16), (32, 32), (48, 48), (96, 96), (144, 144), (96, 54), (17, 23), (33, 19),
-                 (400, 224), (399, 401)]:
+    for w, h in [
+        (16, 16),
+        (32, 32),
+        (48, 48),
+        (96, 96),
+        (144, 144),
+        (96, 54),
+        (17, 23),
+        (33, 19),
+        (400, 224),
+        (399, 401),
+    ]:
         for pix in ("yuv420p", "yuvj420p", "yuv444p"):
             cases.append(Case("h264", w, h, pix))
     for codec in ("mpeg4", "vp9"):
@@ -96,8 +110,9 @@ def grid() -> list[Case]:
 
 CASES = grid()
 # decord2 3.4.0 refuses (or, on AVX-512 CPUs, garbles) these; see the module docstring
-DECORD_MAY_FAIL = {c.name for c in CASES if c.width in (16, 32, 48, 96, 144) or c.width % 2 or c.height % 2
-                   or c.rotation}
+DECORD_MAY_FAIL = {
+    c.name for c in CASES if c.width in (16, 32, 48, 96, 144) or c.width % 2 or c.height % 2 or c.rotation
+}
 
 
 def content(case: Case) -> np.ndarray:
@@ -105,9 +120,14 @@ def content(case: Case) -> np.ndarray:
     y, x = np.mgrid[0 : case.height, 0 : case.width]
     frames = []
     for t in range(case.frames):
-        img = np.stack([(x * 255 // max(1, case.width - 1) + 40 * t) % 256,
-                        y * 255 // max(1, case.height - 1),
-                        ((x // 4 + y // 4) % 2) * 200 + 20 * t], axis=-1)
+        img = np.stack(
+            [
+                (x * 255 // max(1, case.width - 1) + 40 * t) % 256,
+                y * 255 // max(1, case.height - 1),
+                ((x // 4 + y // 4) % 2) * 200 + 20 * t,
+            ],
+            axis=-1,
+        )
         frames.append(img.astype(np.uint8))
     return np.stack(frames)
 
@@ -117,20 +137,70 @@ def encode(case: Case, path: Path) -> None:
     if case.vfr:
         expr = "floor(if(eq(N,0),0,if(eq(N,1),0.1,0.5))/TB+0.5)"
         vf = ["-vf", f"setpts='{expr}'", "-fps_mode", "passthrough"]
-    cmd = ["ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
-           f"{case.width}x{case.height}", "-r", str(CFR_FPS), "-i", "-", *vf, *CODECS[case.codec],
-           "-pix_fmt", case.pix_fmt, "-threads", "1"]
+    cmd = [
+        "ffmpeg",
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{case.width}x{case.height}",
+        "-r",
+        str(CFR_FPS),
+        "-i",
+        "-",
+        *vf,
+        *CODECS[case.codec],
+        "-pix_fmt",
+        case.pix_fmt,
+        "-threads",
+        "1",
+    ]
     plain = path.with_name(f"plain-{path.name}") if case.rotation else path
     subprocess.run([*cmd, str(plain)], input=content(case).tobytes(), check=True, capture_output=True)
     if case.rotation:  # a display matrix, written by a stream copy (ffmpeg 5.1 drops it when encoding)
-        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(plain), "-c", "copy",
-                        "-metadata:s:v:0", f"rotate={case.rotation}", str(path)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-y",
+                "-loglevel",
+                "error",
+                "-i",
+                str(plain),
+                "-c",
+                "copy",
+                "-metadata:s:v:0",
+                f"rotate={case.rotation}",
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
+        )
 
 
 def reference(case: Case, path: Path) -> np.ndarray:
     """ffmpeg's own decode, all frames, autorotated, as uint8 (T, H, W, 3)."""
-    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24",
-                          "-fps_mode", "passthrough", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-fps_mode",
+            "passthrough",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, *case.display, 3)
 
 

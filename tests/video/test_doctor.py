@@ -22,8 +22,9 @@ def test_doctor_table_on_this_machine(capsys):
 
 def test_doctor_reports_wrong_shape_and_missing(monkeypatch, capsys):
     # decord's real fault (4 or 6 channels on some AVX-512 CPUs), injected
-    monkeypatch.setitem(decode.DECODERS, "decord",
-                        lambda info, times: (np.zeros((len(times), *info.display_size, 4), np.uint8), times))
+    monkeypatch.setitem(
+        decode.DECODERS, "decord", lambda info, times: (np.zeros((len(times), *info.display_size, 4), np.uint8), times)
+    )
     real = decode.backend_available
     monkeypatch.setattr(decode, "backend_available", lambda name: name != "pyav" and real(name))
     rc = main(["doctor", "--json"])
@@ -38,8 +39,11 @@ def test_doctor_reports_wrong_shape_and_missing(monkeypatch, capsys):
 
 def test_doctor_fails_without_a_working_decoder(monkeypatch, capsys):
     for name in decode.BACKENDS:
-        monkeypatch.setitem(decode.DECODERS, name,
-                            lambda info, times: (np.full((len(times), *info.display_size, 3), 255, np.uint8), times))
+        monkeypatch.setitem(
+            decode.DECODERS,
+            name,
+            lambda info, times: (np.full((len(times), *info.display_size, 3), 255, np.uint8), times),
+        )
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "wrong pixels" in out and "status: PROBLEM" in out

@@ -4,13 +4,12 @@ import shutil
 
 import numpy as np
 import pytest
+from video_media import frame_index, red_corner, rotate_tag, write_vfr
 
 from vlpeft.cli import main
 from vlpeft.io import sha256_file
 from vlpeft.video import BACKENDS, FrameReader, SamplingSpec, decode, extract_frames, load_video, probe_video
 from vlpeft.video.sampling import frames_shown_at, target_times
-
-from video_media import frame_index, ramp_frames, red_corner, rotate_tag, write_vfr
 
 
 @pytest.mark.parametrize("prober", ["torchcodec", "pyav"])
@@ -133,6 +132,7 @@ def test_missing_folder_and_unknown_key(tmp_path, video_dir):
 
 # -- real timestamps (variable frame rate) ---------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def vfr_clip(tmp_path_factory):
     """20 frames at 20 fps (0 - 0.95 s), then 10 at 5 fps (1.0 - 2.8 s)."""
@@ -162,27 +162,35 @@ def test_vfr_sampling_in_presentation_time(vfr_clip, backend, mode):
 
 # -- no backend is trusted blindly ---------------------------------------------------------------
 
+
 def _four_channels(info, times):
     """What decord2 3.4.0 returns on some AVX-512 CPUs for 32/48/96/144 px wide frames."""
     return np.zeros((len(times), *info.display_size, 4), np.uint8), np.asarray(times)
 
 
-@pytest.mark.parametrize("fault", [
-    _four_channels,
-    lambda info, times: (np.zeros((len(times), info.display_size[0], info.display_size[1] + 2, 3), np.uint8),
-                         np.asarray(times)),
-    lambda info, times: (np.zeros((len(times) - 1, *info.display_size, 3), np.uint8), np.asarray(times)[1:]),
-    lambda info, times: (np.zeros((len(times), *info.display_size, 3), np.float32), np.asarray(times)),
-    lambda info, times: (np.zeros((len(times), *info.display_size, 3), np.uint8), np.asarray(times) + 1.0),
-], ids=["channels", "size", "count", "dtype", "late-pts"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        _four_channels,
+        lambda info, times: (
+            np.zeros((len(times), info.display_size[0], info.display_size[1] + 2, 3), np.uint8),
+            np.asarray(times),
+        ),
+        lambda info, times: (np.zeros((len(times) - 1, *info.display_size, 3), np.uint8), np.asarray(times)[1:]),
+        lambda info, times: (np.zeros((len(times), *info.display_size, 3), np.float32), np.asarray(times)),
+        lambda info, times: (np.zeros((len(times), *info.display_size, 3), np.uint8), np.asarray(times) + 1.0),
+    ],
+    ids=["channels", "size", "count", "dtype", "late-pts"],
+)
 def test_bad_batch_falls_back_with_one_warning(video_dir, tmp_path, monkeypatch, caplog, fault):
     ref = tmp_path / "ref.h5"
     extract_frames(video_dir, ref, SamplingSpec(num_frames=4, backend="pyav"), progress=False)
     monkeypatch.setitem(decode.DECODERS, "torchcodec", fault)
     out = tmp_path / "frames.h5"
     with caplog.at_level(logging.WARNING, logger="vlpeft.video.decode"):
-        summary = extract_frames(video_dir, out, SamplingSpec(num_frames=4, backend="torchcodec"),
-                                 progress=False, workers=1)
+        summary = extract_frames(
+            video_dir, out, SamplingSpec(num_frames=4, backend="torchcodec"), progress=False, workers=1
+        )
     assert summary["fallbacks"] == ["a", "b", "c"] and summary["rejected"] == []
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 3  # one line per video, naming the file and the backend
@@ -243,8 +251,10 @@ def test_torchcodec_that_does_not_load_falls_back_to_pyav(video_dir, tmp_path, m
     assert summary["rejected"] == [] and summary["fallbacks"] == ["a", "b", "c"]
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(messages) == 3  # one line per video
-    assert all("torchcodec could not probe it (RuntimeError: Could not load" in m and "decoded with pyav" in m
-               for m in messages)
+    assert all(
+        "torchcodec could not probe it (RuntimeError: Could not load" in m and "decoded with pyav" in m
+        for m in messages
+    )
 
 
 @pytest.mark.parametrize("container", ["offset.mkv", "stream.ts"])
@@ -258,8 +268,25 @@ def test_streams_not_starting_at_zero(tmp_path_factory, container, backend):
     path = tmp_path_factory.getbasetemp() / container
     if not path.exists():
         codec = ["-c:v", "libx264", "-output_ts_offset", "5"] if container.endswith("mkv") else ["-c:v", "mpeg2video"]
-        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10",
-                        "-t", "2", *codec, "-pix_fmt", "yuv420p", str(path)], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-y",
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=64x48:rate=10",
+                "-t",
+                "2",
+                *codec,
+                "-pix_fmt",
+                "yuv420p",
+                str(path),
+            ],
+            check=True,
+        )
     ref, ref_attrs = load_video(path, SamplingSpec(num_frames=4, backend="pyav"))
     assert ref_attrs["timestamps"][0] > 1  # really not starting at 0
     frames, attrs = load_video(path, SamplingSpec(num_frames=4, backend=backend))

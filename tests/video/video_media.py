@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 STEP = 7  # brightness of frame i is STEP * i
 
 
@@ -35,8 +34,22 @@ def red_corner(frame: np.ndarray) -> tuple[int, int]:
 
 def rotate_tag(src: Path, dst: Path, degrees: int) -> None:
     """Copy ``src`` with a rotation in its metadata (no re-encoding)."""
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(src), "-c", "copy",
-                    "-metadata:s:v:0", f"rotate={degrees}", str(dst)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(src),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            f"rotate={degrees}",
+            str(dst),
+        ],
+        check=True,
+    )
 
 
 def vfr_pts(n_fast: int = 20, fast: float = 20.0, n_slow: int = 10, slow: float = 5.0) -> np.ndarray:
@@ -45,15 +58,45 @@ def vfr_pts(n_fast: int = 20, fast: float = 20.0, n_slow: int = 10, slow: float 
     return np.concatenate([np.arange(n_fast) / fast, n_fast / fast + np.arange(n_slow) / slow])
 
 
-def write_vfr(path: Path, n_fast: int = 20, fast: float = 20.0, n_slow: int = 10, slow: float = 5.0,
-              h: int = 48, w: int = 64) -> np.ndarray:
+def write_vfr(
+    path: Path, n_fast: int = 20, fast: float = 20.0, n_slow: int = 10, slow: float = 5.0, h: int = 48, w: int = 64
+) -> np.ndarray:
     """A variable-frame-rate H.264 MP4 of ramp frames (frame i has brightness STEP * i), made with
     ffmpeg's ``setpts`` (the rate changes after ``n_fast`` frames); returns the frames' pts."""
     frames = ramp_frames(n_fast + n_slow, h, w)
     # rounded to the time base: setpts truncates, and N/20/TB can come out as 2.9999
     expr = f"floor(if(lt(N,{n_fast}),N/{fast:g},{n_fast / fast:g}+(N-{n_fast})/{slow:g})/TB+0.5)"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
-                    "-r", f"{fast:g}", "-i", "-", "-vf", f"setpts='{expr}'", "-fps_mode", "passthrough",
-                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "10", "-threads", "1", str(path)],
-                   input=frames.tobytes(), check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{w}x{h}",
+            "-r",
+            f"{fast:g}",
+            "-i",
+            "-",
+            "-vf",
+            f"setpts='{expr}'",
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-crf",
+            "10",
+            "-threads",
+            "1",
+            str(path),
+        ],
+        input=frames.tobytes(),
+        check=True,
+    )
     return vfr_pts(n_fast, fast, n_slow, slow)

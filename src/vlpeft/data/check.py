@@ -15,13 +15,20 @@ from vlpeft.data.readers.manifest import check_manifest, load_manifest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--datasets", nargs="+", required=True, metavar="NAME",
-                        help="data set names looked up in --manifest-dir (config data.datasets), or manifest files")
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        required=True,
+        metavar="NAME",
+        help="data set names looked up in --manifest-dir (config data.datasets), or manifest files",
+    )
     parser.add_argument("--root", required=True, help="folder the manifests' relative paths start from")
-    parser.add_argument("--manifest-dir", default=DEFAULT_MANIFEST_DIR,
-                        help="where data set names are looked up (default: %(default)s)")
-    parser.add_argument("--no-hash", action="store_true",
-                        help="check presence and size only (skip sha256, which reads every byte)")
+    parser.add_argument(
+        "--manifest-dir", default=DEFAULT_MANIFEST_DIR, help="where data set names are looked up (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--no-hash", action="store_true", help="check presence and size only (skip sha256, which reads every byte)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

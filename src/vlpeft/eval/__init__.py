@@ -1,4 +1,5 @@
-"""Evaluation: task metrics (``metrics``) on a 0-100 scale; decoding and scoring a run in ``eval.evaluate`` (``evaluate_run``)."""
+"""Evaluation: task metrics (``metrics``) on a 0-100 scale; decoding and scoring a run in
+``eval.evaluate`` (``evaluate_run``)."""
 
 from vlpeft.eval.metrics import average, headline, score_task
 

@@ -39,7 +39,8 @@ def require_java() -> str:
     if java is None:
         raise FileNotFoundError(
             "`java` not found on PATH: the COCO caption metrics (PTB tokenizer, METEOR) need a Java "
-            "runtime (Debian: apt-get install default-jre-headless)")
+            "runtime (Debian: apt-get install default-jre-headless)"
+        )
     return java
 
 
@@ -55,10 +56,19 @@ def ptb_tokenize(captions: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     keys = [k for k, sents in captions.items() for _ in sents]
     sentences = [_one_line(s) for sents in captions.values() for s in sents]
     jar = os.path.join(os.path.dirname(ptbtokenizer.__file__), ptbtokenizer.STANFORD_CORENLP_3_4_1_JAR)
-    cmd = [require_java(), "-cp", jar, "edu.stanford.nlp.process.PTBTokenizer",
-           "-preserveLines", "-lowerCase", "-encoding", "utf-8"]
-    proc = subprocess.run(cmd, input="".join(s + "\n" for s in sentences).encode("utf-8"),
-                          capture_output=True, check=False)
+    cmd = [
+        require_java(),
+        "-cp",
+        jar,
+        "edu.stanford.nlp.process.PTBTokenizer",
+        "-preserveLines",
+        "-lowerCase",
+        "-encoding",
+        "utf-8",
+    ]
+    proc = subprocess.run(
+        cmd, input="".join(s + "\n" for s in sentences).encode("utf-8"), capture_output=True, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"PTBTokenizer failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
     lines = proc.stdout.decode("utf-8").split("\n")
@@ -85,8 +95,9 @@ def _meteor() -> Iterator[Meteor]:
         scorer.__del__()  # closes stdin, kills and reaps the java process now, not at GC time
 
 
-def caption_scores(predictions: Mapping[str, str], references: Mapping[str, Sequence[str]],
-                   meteor: bool = True) -> dict[str, float | str | None]:
+def caption_scores(
+    predictions: Mapping[str, str], references: Mapping[str, Sequence[str]], meteor: bool = True
+) -> dict[str, float | str | None]:
     """Corpus-level CIDEr (CIDEr-D), BLEU-4, METEOR and ROUGE-L on a 0-100 scale.
 
     ``predictions[key]`` is one generated caption, ``references[key]`` its reference captions. CIDEr's
@@ -106,7 +117,10 @@ def caption_scores(predictions: Mapping[str, str], references: Mapping[str, Sequ
         cider, _ = Cider().compute_score(gts, res)
         rouge, _ = Rouge().compute_score(gts, res)
         out: dict[str, float | str | None] = {
-            "CIDEr": 100.0 * float(cider), "BLEU-4": 100.0 * float(bleu[3]), "ROUGE_L": 100.0 * float(rouge)}
+            "CIDEr": 100.0 * float(cider),
+            "BLEU-4": 100.0 * float(bleu[3]),
+            "ROUGE_L": 100.0 * float(rouge),
+        }
         out["METEOR"] = None  # skipped on request
         if meteor:
             with _meteor() as scorer:

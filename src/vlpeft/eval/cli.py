@@ -16,15 +16,31 @@ from vlpeft.tasks import SPLITS, get_task
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run directory written by `vlpeft train`")
     add_run_arguments(parser)
-    parser.add_argument("--split", default=default_of(evaluate_run, "split"), choices=SPLITS,
-                        help="split to decode (default %(default)s)")
+    parser.add_argument(
+        "--split",
+        default=default_of(evaluate_run, "split"),
+        choices=SPLITS,
+        help="split to decode (default %(default)s)",
+    )
     parser.add_argument("--tasks", help="comma-separated subset of the run's tasks (default: all)")
-    parser.add_argument("--batch-size", type=int, default=default_of(evaluate_run, "batch_size"),
-                        help="examples per decoding batch (default %(default)s)")
-    parser.add_argument("--vqa-scorer", default=default_of(evaluate_run, "vqa_scorer"), choices=VQA_SCORERS,
-                        help="VQA evaluator: official2021 (default) or vladapter2017, the one behind the papers' tables")
-    parser.add_argument("--meteor", action=argparse.BooleanOptionalAction, default=default_of(evaluate_run, "meteor"),
-                        help="score METEOR (default); --no-meteor records it as null: its Java start-up costs seconds per run")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=default_of(evaluate_run, "batch_size"),
+        help="examples per decoding batch (default %(default)s)",
+    )
+    parser.add_argument(
+        "--vqa-scorer",
+        default=default_of(evaluate_run, "vqa_scorer"),
+        choices=VQA_SCORERS,
+        help="VQA evaluator: official2021 (default) or vladapter2017, the one behind the papers' tables",
+    )
+    parser.add_argument(
+        "--meteor",
+        action=argparse.BooleanOptionalAction,
+        default=default_of(evaluate_run, "meteor"),
+        help="score METEOR (default); --no-meteor records it as null: its Java start-up costs seconds per run",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,9 +48,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    metrics = evaluate_run(args.run, args.data, args.backbone, args.split, args.features_image,
-                           args.features_video, task_list(args.tasks) or None, args.batch_size, args.device,
-                           not args.no_progress, meteor=args.meteor, vqa_scorer=args.vqa_scorer)
+    metrics = evaluate_run(
+        args.run,
+        args.data,
+        args.backbone,
+        args.split,
+        args.features_image,
+        args.features_video,
+        task_list(args.tasks) or None,
+        args.batch_size,
+        args.device,
+        not args.no_progress,
+        meteor=args.meteor,
+        vqa_scorer=args.vqa_scorer,
+    )
     for task, values in metrics["tasks"].items():
         key = get_task(task).metric
         print(f"{task}: {key} {values[key]:.2f}")

@@ -23,8 +23,14 @@ GEN_MAX_LENGTH = 20  # the original's default gen_max_length, used by the greedy
 
 
 # generate() settings transformers 4.2.1 took from the model config when the call did not pass them
-CHECKPOINT_GENERATION_KEYS = ("no_repeat_ngram_size", "early_stopping", "length_penalty", "min_length",
-                              "repetition_penalty", "bad_words_ids")
+CHECKPOINT_GENERATION_KEYS = (
+    "no_repeat_ngram_size",
+    "early_stopping",
+    "length_penalty",
+    "min_length",
+    "repetition_penalty",
+    "bad_words_ids",
+)
 
 
 def generation_kwargs(spec: TaskSpec, model: Any = None) -> dict[str, Any]:
@@ -72,21 +78,34 @@ def _predict_true_false(model: Any, tokenizer: Any, batch: dict[str, Any]) -> li
     start = model.config.decoder_start_token_id
     n = batch["input_ids"].shape[0]
     dec = torch.tensor([[start] + prefix] * n, dtype=torch.long, device=batch["input_ids"].device)
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                vis_feats=batch["vis_feats"], task=batch["task"], decoder_input_ids=dec)
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        vis_feats=batch["vis_feats"],
+        task=batch["task"],
+        decoder_input_ids=dec,
+    )
     logits = out.logits[:, -1].float()
     return ["true" if bool(x) else "false" for x in (logits[:, true_id] > logits[:, false_id])]
 
 
 @torch.no_grad()
 def _predict_generate(model: Any, tokenizer: Any, batch: dict[str, Any], spec: TaskSpec) -> list[str]:
-    ids = model.generate(batch["input_ids"], batch["attention_mask"], batch["vis_feats"], batch["task"],
-                         **generation_kwargs(spec, model))
+    ids = model.generate(
+        batch["input_ids"], batch["attention_mask"], batch["vis_feats"], batch["task"], **generation_kwargs(spec, model)
+    )
     return [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 
-def decode_task(model: Any, tokenizer: Any, data: TaskData, batch_size: int, device: torch.device,
-                progress: bool = True, precision: str = "fp32") -> dict[str, str]:
+def decode_task(
+    model: Any,
+    tokenizer: Any,
+    data: TaskData,
+    batch_size: int,
+    device: torch.device,
+    progress: bool = True,
+    precision: str = "fp32",
+) -> dict[str, str]:
     """Predictions ``{example id: text}`` of one task, in batches of ``batch_size`` (``precision``:
     the run's, from run.json)."""
     spec = data.spec

@@ -32,10 +32,20 @@ def output_paths(run_dir: Path, split: str) -> tuple[Path, Path]:
     return run_dir / predictions_dir(split), run_dir / metrics_file(split)
 
 
-def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "test",
-                 features_image: str | None = None, features_video: str | None = None,
-                 tasks: list[str] | None = None, batch_size: int = 32, device: str = "auto",
-                 progress: bool = True, meteor: bool = True, vqa_scorer: str = "official2021") -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path,
+    data: str,
+    backbone: str,
+    split: str = "test",
+    features_image: str | None = None,
+    features_video: str | None = None,
+    tasks: list[str] | None = None,
+    batch_size: int = 32,
+    device: str = "auto",
+    progress: bool = True,
+    meteor: bool = True,
+    vqa_scorer: str = "official2021",
+) -> dict[str, Any]:
     """Decode and score ``run_dir`` on ``split``; write predictions and metrics; return the metrics.
 
     ``vqa_scorer``: ``official2021`` or ``vladapter2017`` (the papers' evaluator, docs/methods.md C.7),
@@ -66,7 +76,9 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
     chosen = tasks or spec.tasks
     unknown = sorted(set(chosen) - set(spec.tasks))
     if unknown:
-        raise KeyError(f"{run_dir}: task(s) {', '.join(unknown)} were not trained in this run ({', '.join(spec.tasks)})")
+        raise KeyError(
+            f"{run_dir}: task(s) {', '.join(unknown)} were not trained in this run ({', '.join(spec.tasks)})"
+        )
     adapter = run_dir / ADAPTER_FILE
     if not adapter.is_file():
         raise FileNotFoundError(f"{adapter}: adapter not found (training incomplete?)")
@@ -75,7 +87,9 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
     first = next((t for t in chosen if examples[t]), None)
     if first is None:
         raise ValueError(f"{data}: no {split} examples for {', '.join(chosen)}")
-    model, tokenizer, method_cfg = build_run_model(spec, backbone, feature_dim(reader, spec.specs[first], examples[first][0]))
+    model, tokenizer, method_cfg = build_run_model(
+        spec, backbone, feature_dim(reader, spec.specs[first], examples[first][0])
+    )
     load_adapter(adapter, model)
     dev = resolve_device(device)
     model.to(dev).eval()
@@ -89,8 +103,13 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
                 data_t = TaskData(spec.specs[task], examples[task], reader, text, spec.seed)
                 preds = decode_task(model, tokenizer, data_t, batch_size, dev, progress, spec.precision)
                 write_jsonl(pred_dir / f"{task}.jsonl", [{"id": i, "prediction": preds[i]} for i in sorted(preds)])
-                scores[task] = score_task(task, preds, data_t.examples, meteor=meteor,  # rejected videos left out
-                                          vqa_scorer=vqa_scorer)
+                scores[task] = score_task(
+                    task,
+                    preds,
+                    data_t.examples,
+                    meteor=meteor,  # rejected videos left out
+                    vqa_scorer=vqa_scorer,
+                )
         return scores
 
     scores = decode_and_score(pred_dir)
@@ -98,12 +117,22 @@ def evaluate_run(run_dir: str | Path, data: str, backbone: str, split: str = "te
     if (run_dir / BEST_ADAPTER_FILE).is_file():
         header = load_adapter(run_dir / BEST_ADAPTER_FILE, model)
         best_scores = decode_and_score(pred_dir.with_name(pred_dir.name.replace("predictions", "predictions_best", 1)))
-        best = {"epoch": header["meta"]["epoch"], "val_average": header["meta"]["val_average"],
-                "tasks": best_scores, "average": average(best_scores)}
+        best = {
+            "epoch": header["meta"]["epoch"],
+            "val_average": header["meta"]["val_average"],
+            "tasks": best_scores,
+            "average": average(best_scores),
+        }
     trainable, total, percent = count_parameters(model)
-    metrics = {"group": spec.group, "backbone": spec.backbone, "method": spec.method, "seed": spec.seed,
-               "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
-               "tasks": scores, "average": average(scores)}
+    metrics = {
+        "group": spec.group,
+        "backbone": spec.backbone,
+        "method": spec.method,
+        "seed": spec.seed,
+        "params": {"trainable": int(trainable), "total": int(total), "percent": float(percent)},
+        "tasks": scores,
+        "average": average(scores),
+    }
     if "vqa" in scores:
         metrics["vqa_scorer"] = vqa_scorer
     if best is not None:

@@ -93,8 +93,13 @@ def _check_predictions(task: str, predictions: Mapping[str, str], examples: Sequ
     return ids
 
 
-def score_task(task: str, predictions: Mapping[str, str], examples: Sequence[Example],
-               meteor: bool = True, vqa_scorer: str = "official2021") -> dict[str, Any]:
+def score_task(
+    task: str,
+    predictions: Mapping[str, str],
+    examples: Sequence[Example],
+    meteor: bool = True,
+    vqa_scorer: str = "official2021",
+) -> dict[str, Any]:
     """Score one task's predictions (``{example id: text}``) on ``examples``; 0-100 scale.
 
     Every example needs a prediction (a missing one is a ``KeyError`` naming the ids); extra

@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import h5py
 import numpy as np
@@ -30,8 +31,9 @@ def h5_writer(path: str | os.PathLike, attrs: Mapping[str, Any]) -> Iterator[h5p
             yield f
 
 
-def add_dataset(f: h5py.File, key: str, data: np.ndarray, attrs: Mapping[str, Any] | None = None,
-                compress: bool = False) -> None:
+def add_dataset(
+    f: h5py.File, key: str, data: np.ndarray, attrs: Mapping[str, Any] | None = None, compress: bool = False
+) -> None:
     """Store ``data`` under ``key`` (no timestamps; gzip with one chunk per leading row if
     ``compress``)."""
     if not key or "/" in key:
@@ -109,8 +111,10 @@ class H5Reader:
         try:
             data = dataset[()]
         except OSError as e:  # a truncated or damaged file can open and still fail here
-            raise ValueError(f"{self.path}: entry {key!r} cannot be read, the file is corrupt or truncated "
-                             f"({str(e).splitlines()[0][:160]})") from None
+            raise ValueError(
+                f"{self.path}: entry {key!r} cannot be read, the file is corrupt or truncated "
+                f"({str(e).splitlines()[0][:160]})"
+            ) from None
         return data.astype(self.dtype) if self.dtype is not None else data
 
     def shape(self, key: str) -> tuple[int, ...]:
@@ -126,7 +130,7 @@ class H5Reader:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> "H5Reader":
+    def __enter__(self) -> H5Reader:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,8 +10,9 @@ import pickle
 import sys
 import types
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -52,16 +53,18 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, download_root: str | os.
         raise FileNotFoundError(
             f"CLIP model {text!r} is not available offline (no file {cached}); download it once with "
             f"`python -c \"import clip; clip.load('{text}', device='cpu')\"` on a machine with network "
-            f"access, or pass the path to a checkpoint file instead of the name")
-    raise FileNotFoundError(
-        f"{text}: CLIP checkpoint not found (neither a file nor one of {clip.available_models()})")
+            f"access, or pass the path to a checkpoint file instead of the name"
+        )
+    raise FileNotFoundError(f"{text}: CLIP checkpoint not found (neither a file nor one of {clip.available_models()})")
 
 
-def load_clip(name_or_path: str | os.PathLike, device: str | torch.device = "cpu",
-              download_root: str | os.PathLike | None = None) -> tuple[CLIP, Callable[[Any], torch.Tensor]]:
+def load_clip(
+    name_or_path: str | os.PathLike, device: str | torch.device = "cpu", download_root: str | os.PathLike | None = None
+) -> tuple[CLIP, Callable[[Any], torch.Tensor]]:
     """``clip.load(name_or_path, device, jit=False)`` without any download: the model (eval mode;
     fp16 weights on CUDA, fp32 on CPU, as clip.load does) and the features step's preprocessing,
-    `squash_preprocess` (the whole image resized to the input resolution, CLIP mean/std). ``FileNotFoundError`` for a name that is not
+    `squash_preprocess` (the whole image resized to the input resolution, CLIP mean/std).
+    ``FileNotFoundError`` for a name that is not
     available offline, ``ValueError`` naming the file for a checkpoint that does not fit CLIP."""
     clip = import_clip()
     path = resolve_checkpoint(name_or_path, download_root)
@@ -69,11 +72,22 @@ def load_clip(name_or_path: str | os.PathLike, device: str | torch.device = "cpu
         with warnings.catch_warnings():  # clip.load first tries torch.jit.load, deprecated in torch 2.x
             warnings.filterwarnings("ignore", message=".*torch.jit.load.*", category=FutureWarning)
             model, preprocess = clip.load(str(path), device=device, jit=False)
-    except (RuntimeError, KeyError, IndexError, AssertionError, ValueError, TypeError, AttributeError,
-            EOFError, pickle.UnpicklingError) as e:
+    except (
+        RuntimeError,
+        KeyError,
+        IndexError,
+        AssertionError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        EOFError,
+        pickle.UnpicklingError,
+    ) as e:
         detail = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
-        raise ValueError(f"{path}: not a CLIP checkpoint that clip.model.build_model can rebuild "
-                         f"({type(e).__name__}: {detail[:300]})") from None
+        raise ValueError(
+            f"{path}: not a CLIP checkpoint that clip.model.build_model can rebuild "
+            f"({type(e).__name__}: {detail[:300]})"
+        ) from None
     return model.eval(), squash_preprocess(model.visual.input_resolution)
 
 
@@ -85,9 +99,15 @@ def squash_preprocess(resolution: int = 224) -> Callable[[Any], torch.Tensor]:
     from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
 
     clip = import_clip()
-    return Compose([Resize((resolution, resolution), interpolation=InterpolationMode.BICUBIC),
-                    CenterCrop(resolution), clip.clip._convert_image_to_rgb, ToTensor(),
-                    Normalize((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))])
+    return Compose(
+        [
+            Resize((resolution, resolution), interpolation=InterpolationMode.BICUBIC),
+            CenterCrop(resolution),
+            clip.clip._convert_image_to_rgb,
+            ToTensor(),
+            Normalize((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
+        ]
+    )
 
 
 def is_resnet(model: torch.nn.Module) -> bool:

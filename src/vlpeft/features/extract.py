@@ -7,8 +7,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -122,8 +123,7 @@ def encoder_identity(name_or_path: str | os.PathLike) -> tuple[str, str]:
     return name, sha256_file(path)
 
 
-def _write_images(f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str,
-                  bar: ProgressBar) -> int:
+def _write_images(f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str, bar: ProgressBar) -> int:
     dtype = next(model.parameters()).dtype  # fp16 on CUDA (clip.load), fp32 on CPU
     for idx, pixels in loader:
         grid = image_grid_features(model, pixels.to(device, dtype))
@@ -133,26 +133,36 @@ def _write_images(f, model: torch.nn.Module, loader: DataLoader, ids: list[str],
     return len(ids)
 
 
-def _write_videos(f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str,
-                  batch_size: int, bar: ProgressBar) -> int:
+def _write_videos(
+    f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str, batch_size: int, bar: ProgressBar
+) -> int:
     """Frames of several videos are encoded together in chunks of ``batch_size``, then split back."""
     dtype = next(model.parameters()).dtype
     n_frames = 0
     for batch in loader:  # a list of (index, (T, 3, S, S), timestamps)
         frames = torch.cat([x for _, x, _ in batch])
         emb = torch.cat([frame_embeddings(model, c.to(device, dtype)) for c in torch.split(frames, batch_size)])
-        for (i, x, times), e in zip(batch, torch.split(emb, [len(x) for _, x, _ in batch])):
-            add_dataset(f, ids[i], e.to(torch.float16).cpu().numpy(),
-                        {"timestamps": times} if times is not None else None)
+        for (i, _, times), e in zip(batch, torch.split(emb, [len(x) for _, x, _ in batch])):
+            add_dataset(
+                f, ids[i], e.to(torch.float16).cpu().numpy(), {"timestamps": times} if times is not None else None
+            )
         n_frames += len(frames)
         bar.update(len(batch))
     return n_frames
 
 
-def extract_features(kind: str, clip_name_or_path: str | os.PathLike, out: str | os.PathLike, *,
-                     images: str | os.PathLike | None = None, frames: str | os.PathLike | None = None,
-                     batch_size: int = 32, device: str = "cpu", workers: int = 2,
-                     progress: bool = True) -> dict[str, Any]:
+def extract_features(
+    kind: str,
+    clip_name_or_path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    images: str | os.PathLike | None = None,
+    frames: str | os.PathLike | None = None,
+    batch_size: int = 32,
+    device: str = "cpu",
+    workers: int = 2,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Compute and cache CLIP features (atomically: a failure leaves nothing at ``out``).
 
     ``kind="image"`` reads ``images`` (a folder) and stores the ``(49, C)`` RN layer4 grid of each
@@ -167,14 +177,20 @@ def extract_features(kind: str, clip_name_or_path: str | os.PathLike, out: str |
     encoder, sha = encoder_identity(clip_name_or_path)
     model, preprocess = load_clip(clip_name_or_path, device)
     if kind == "image" and not is_resnet(model):
-        raise ValueError(f"{encoder}: image grid features need a CLIP ResNet checkpoint (e.g. RN101), this one is a ViT")
+        raise ValueError(
+            f"{encoder}: image grid features need a CLIP ResNet checkpoint (e.g. RN101), this one is a ViT"
+        )
     jpeg = "pil"
     if kind == "image":
         paths = list_images(source)
         ids = [p.stem for p in paths]
         jpeg = jpeg_decoder(paths)
-        loader = DataLoader(ImageFolder(paths, preprocess, jpeg), batch_size=batch_size, num_workers=workers,
-                            pin_memory=device.startswith("cuda"))
+        loader = DataLoader(
+            ImageFolder(paths, preprocess, jpeg),
+            batch_size=batch_size,
+            num_workers=workers,
+            pin_memory=device.startswith("cuda"),
+        )
     else:
         videos = FrameVideos(source, preprocess)
         ids = videos.keys
@@ -182,8 +198,13 @@ def extract_features(kind: str, clip_name_or_path: str | os.PathLike, out: str |
             raise ValueError(f"{source}: the frames file holds no video")
         with FrameReader(source) as reader:
             videos_per_batch = max(1, batch_size // max(1, reader.shape(ids[0])[0]))
-        loader = DataLoader(videos, batch_size=videos_per_batch, collate_fn=list,
-                            num_workers=workers, pin_memory=device.startswith("cuda"))
+        loader = DataLoader(
+            videos,
+            batch_size=videos_per_batch,
+            collate_fn=list,
+            num_workers=workers,
+            pin_memory=device.startswith("cuda"),
+        )
     start = time.perf_counter()
     attrs = {"encoder": encoder, "checkpoint_sha256": sha, "kind": kind}
     if kind == "video":  # the frame sampling, for `vlpeft predict` (vlpeft.provenance)
@@ -192,17 +213,21 @@ def extract_features(kind: str, clip_name_or_path: str | os.PathLike, out: str |
             rejected = reader.rejected_ids()
         if rejected:  # skip means skip: training and evaluation leave these videos out too
             attrs["rejected_ids"] = json.dumps(rejected)
-            print(f"features: {len(rejected)} video(s) rejected by the frames step left out "
-                  f"({', '.join(rejected[:5])}{', ...' if len(rejected) > 5 else ''})", file=sys.stderr)
+            print(
+                f"features: {len(rejected)} video(s) rejected by the frames step left out "
+                f"({', '.join(rejected[:5])}{', ...' if len(rejected) > 5 else ''})",
+                file=sys.stderr,
+            )
     else:
         attrs["jpeg_decoder"] = jpeg
-    with h5_writer(out, attrs) as f, \
-            tqdm(total=len(ids), desc=f"features ({kind})", unit=kind, disable=not progress) as bar:
+    with (
+        h5_writer(out, attrs) as f,
+        tqdm(total=len(ids), desc=f"features ({kind})", unit=kind, disable=not progress) as bar,
+    ):
         if kind == "image":
             n_images = _write_images(f, model, loader, ids, device, bar)
         else:
             n_images = _write_videos(f, model, loader, ids, device, batch_size, bar)
         f.attrs["dim"] = int(f[ids[0]].shape[-1])
     seconds = time.perf_counter() - start
-    return {"items": len(ids), "images": n_images, "seconds": seconds,
-            "images_per_s": n_images / max(seconds, 1e-9)}
+    return {"items": len(ids), "images": n_images, "seconds": seconds, "images_per_s": n_images / max(seconds, 1e-9)}

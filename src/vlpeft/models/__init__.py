@@ -11,13 +11,20 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "build_model": "build", "resize_vocabulary": "build",
-    "save_visual_embeddings": "build", "load_visual_embedding": "build",
-    "VLModel": "vl", "TaskContext": "vl",
-    "VisualEmbedding": "visual", "fit_video_features": "visual",
-    "backbone_config": "configs", "backbone_arch": "configs", "resized_vocab_size": "configs",
+    "build_model": "build",
+    "resize_vocabulary": "build",
+    "save_visual_embeddings": "build",
+    "load_visual_embedding": "build",
+    "VLModel": "vl",
+    "TaskContext": "vl",
+    "VisualEmbedding": "visual",
+    "fit_video_features": "visual",
+    "backbone_config": "configs",
+    "backbone_arch": "configs",
+    "resized_vocab_size": "configs",
     "PROJECT_CONFIGS": "configs",
-    "prepare_tokenizer": "tokenizer", "load_tokenizer": "tokenizer",
+    "prepare_tokenizer": "tokenizer",
+    "load_tokenizer": "tokenizer",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,14 +11,28 @@ from torch import nn
 from transformers import AutoConfig, PreTrainedModel
 from transformers.models.bart.modeling_bart import BartScaledWordEmbedding
 
-from .configs import (PROJECT_CONFIGS, apply_overrides, arch_of_config, backbone_arch, backbone_config,
-                      resized_vocab_size, set_dropout)
+from .configs import (
+    PROJECT_CONFIGS,
+    apply_overrides,
+    arch_of_config,
+    backbone_arch,
+    backbone_config,
+    resized_vocab_size,
+    set_dropout,
+)
 from .tokenizer import load_tokenizer, resolve_name
 from .vl import BACKBONE_CLASSES, VLModel
 
 
-def build_model(name_or_path: str | os.PathLike, *, feat_dim: int, from_config: bool = False,
-                arch: str | None = None, dropout: float | None = None, **config_overrides: Any) -> VLModel:
+def build_model(
+    name_or_path: str | os.PathLike,
+    *,
+    feat_dim: int,
+    from_config: bool = False,
+    arch: str | None = None,
+    dropout: float | None = None,
+    **config_overrides: Any,
+) -> VLModel:
     """Build the VL backbone with its vocabulary resized per docs/methods.md B.0.
 
     - ``from_config=True``: ``name_or_path`` is a project config (``bart-base``, ``t5-base``,
@@ -35,8 +49,9 @@ def build_model(name_or_path: str | os.PathLike, *, feat_dim: int, from_config: 
     if from_config:
         name = str(name_or_path)
         if name not in PROJECT_CONFIGS:
-            raise KeyError(f"unknown backbone config {name!r} (from_config=True); expected one of "
-                           f"{', '.join(PROJECT_CONFIGS)}")
+            raise KeyError(
+                f"unknown backbone config {name!r} (from_config=True); expected one of {', '.join(PROJECT_CONFIGS)}"
+            )
         if "vocab_size" in config_overrides:  # the B.0 resize target is stored per config name
             raise ValueError(f"{name}: vocab_size cannot be overridden with from_config=True")
         found_arch, vocab = backbone_arch(name), resized_vocab_size(name)
@@ -46,8 +61,10 @@ def build_model(name_or_path: str | os.PathLike, *, feat_dim: int, from_config: 
         try:
             config = AutoConfig.from_pretrained(name)
         except OSError as e:
-            raise FileNotFoundError(f"backbone {str(name_or_path)!r}: not a local model directory, and not "
-                                    f"loadable from the hub (offline?): {e}") from None
+            raise FileNotFoundError(
+                f"backbone {str(name_or_path)!r}: not a local model directory, and not "
+                f"loadable from the hub (offline?): {e}"
+            ) from None
         found_arch = arch_of_config(config, source=str(name_or_path))
         apply_overrides(config, config_overrides, source=str(name_or_path))
         vocab = len(load_tokenizer(name, found_arch))
@@ -76,8 +93,11 @@ def save_visual_embeddings(embeddings: dict[str, nn.Module], directory: str | os
     from safetensors.torch import save_file
 
     path = Path(directory) / VISUAL_EMBEDDING_FILE
-    tensors = {f"{group}.{k}": v.detach().float().contiguous()
-               for group, emb in sorted(embeddings.items()) for k, v in emb.state_dict().items()}
+    tensors = {
+        f"{group}.{k}": v.detach().float().contiguous()
+        for group, emb in sorted(embeddings.items())
+        for k, v in emb.state_dict().items()
+    }
     save_file(tensors, str(path), metadata={"groups": ",".join(sorted(embeddings))})
     return path
 
@@ -96,14 +116,18 @@ def load_visual_embedding(model: VLModel, backbone: str | os.PathLike, group: st
     from vlpeft.io import reading
 
     with reading(path, "visual projection"), safe_open(str(path), "pt") as f:
-        state = {k[len(prefix):]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: f.get_tensor(k) for k in f.keys() if k.startswith(prefix)}
     if not state:
         return False
     own = model.visual_embedding.state_dict()
-    wrong = sorted(k for k in own.keys() | state.keys() if k not in own or k not in state or own[k].shape != state[k].shape)
+    wrong = sorted(
+        k for k in own.keys() | state.keys() if k not in own or k not in state or own[k].shape != state[k].shape
+    )
     if wrong:
-        raise ValueError(f"{path}: the {group} visual projection does not fit this model (feature dim "
-                         f"{model.visual_embedding.feat_dim}, d_model {model.visual_embedding.d_model}): {', '.join(wrong)}")
+        raise ValueError(
+            f"{path}: the {group} visual projection does not fit this model (feature dim "
+            f"{model.visual_embedding.feat_dim}, d_model {model.visual_embedding.d_model}): {', '.join(wrong)}"
+        )
     model.visual_embedding.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     return True
 
@@ -123,8 +147,12 @@ def resize_vocabulary(backbone: PreTrainedModel, n_rows: int) -> None:
     new = cast(nn.Embedding, backbone.get_input_embeddings())
     if isinstance(old, BartScaledWordEmbedding) and not isinstance(new, BartScaledWordEmbedding):
         # transformers annotates padding_idx `int`; the nn.Embedding it subclasses takes `int | None` (as read here)
-        scaled = BartScaledWordEmbedding(n_rows, new.embedding_dim, old.padding_idx,  # type: ignore[arg-type]
-                                         embed_scale=old.embed_scale)
+        scaled = BartScaledWordEmbedding(
+            n_rows,
+            new.embedding_dim,
+            old.padding_idx,  # type: ignore[arg-type]
+            embed_scale=old.embed_scale,
+        )
         scaled.weight = new.weight  # the same Parameter: the LM head stays tied
         backbone.set_input_embeddings(scaled)
     if backbone.config.tie_word_embeddings and backbone.get_output_embeddings().weight is not new.weight:

@@ -47,28 +47,70 @@ _T5_COMMON: dict[str, Any] = {
 # name -> (arch, config fields, embedding rows after the B.0 vocabulary resize)
 PROJECT_CONFIGS: dict[str, tuple[str, dict[str, Any], int]] = {
     # facebook/bart-base: 50265 rows + 200 added specials (<extra_id_*>, <vis_extra_id_*>)
-    "bart-base": ("bart", {
-        **_BART_COMMON, "vocab_size": 50265, "d_model": 768, "encoder_layers": 6, "decoder_layers": 6,
-        "encoder_attention_heads": 12, "decoder_attention_heads": 12, "encoder_ffn_dim": 3072,
-        "decoder_ffn_dim": 3072, "max_position_embeddings": 1024,
-    }, 50265 + 2 * NUM_EXTRA_IDS),
+    "bart-base": (
+        "bart",
+        {
+            **_BART_COMMON,
+            "vocab_size": 50265,
+            "d_model": 768,
+            "encoder_layers": 6,
+            "decoder_layers": 6,
+            "encoder_attention_heads": 12,
+            "decoder_attention_heads": 12,
+            "encoder_ffn_dim": 3072,
+            "decoder_ffn_dim": 3072,
+            "max_position_embeddings": 1024,
+        },
+        50265 + 2 * NUM_EXTRA_IDS,
+    ),
     # t5-base: 32128 rows; VLT5TokenizerFast reports 32000 pieces + 100 + 100 = 32200
-    "t5-base": ("t5", {
-        **_T5_COMMON, "vocab_size": 32128, "d_model": 768, "d_kv": 64, "d_ff": 3072, "num_layers": 12,
-        "num_heads": 12, "relative_attention_num_buckets": 32,
-        "relative_attention_max_distance": 128,
-    }, 32000 + 2 * NUM_EXTRA_IDS),
-    "tiny-bart": ("bart", {
-        **_BART_COMMON, "vocab_size": 256, "d_model": 32, "encoder_layers": 2, "decoder_layers": 2,
-        "encoder_attention_heads": 4, "decoder_attention_heads": 4, "encoder_ffn_dim": 64,
-        "decoder_ffn_dim": 64, "max_position_embeddings": 256,
-    }, 256 + 2 * NUM_EXTRA_IDS),
+    "t5-base": (
+        "t5",
+        {
+            **_T5_COMMON,
+            "vocab_size": 32128,
+            "d_model": 768,
+            "d_kv": 64,
+            "d_ff": 3072,
+            "num_layers": 12,
+            "num_heads": 12,
+            "relative_attention_num_buckets": 32,
+            "relative_attention_max_distance": 128,
+        },
+        32000 + 2 * NUM_EXTRA_IDS,
+    ),
+    "tiny-bart": (
+        "bart",
+        {
+            **_BART_COMMON,
+            "vocab_size": 256,
+            "d_model": 32,
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "encoder_attention_heads": 4,
+            "decoder_attention_heads": 4,
+            "encoder_ffn_dim": 64,
+            "decoder_ffn_dim": 64,
+            "max_position_embeddings": 256,
+        },
+        256 + 2 * NUM_EXTRA_IDS,
+    ),
     # like t5-base: 100 pieces + 100 sentinels, padded to 228 rows; resized to 100 + 100 + 100
-    "tiny-t5": ("t5", {
-        **_T5_COMMON, "vocab_size": 228, "d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2,
-        "num_heads": 4, "relative_attention_num_buckets": 32,
-        "relative_attention_max_distance": 128,
-    }, 100 + 2 * NUM_EXTRA_IDS),
+    "tiny-t5": (
+        "t5",
+        {
+            **_T5_COMMON,
+            "vocab_size": 228,
+            "d_model": 32,
+            "d_kv": 8,
+            "d_ff": 64,
+            "num_layers": 2,
+            "num_heads": 4,
+            "relative_attention_num_buckets": 32,
+            "relative_attention_max_distance": 128,
+        },
+        100 + 2 * NUM_EXTRA_IDS,
+    ),
 }
 
 # project name -> hub name, for build_model(name) without from_config

@@ -49,7 +49,8 @@ def check_visual_tokens(tokenizer: PreTrainedTokenizerBase) -> None:
     if bad:
         raise ValueError(
             f"tokenizer: <vis_extra_id_{bad[0]}> has id {ids[bad[0]]}, expected {n - 1 - bad[0]} "
-            f"(the visual object-order rows must be the last {NUM_EXTRA_IDS} of the vocabulary)")
+            f"(the visual object-order rows must be the last {NUM_EXTRA_IDS} of the vocabulary)"
+        )
 
 
 def resolve_name(name_or_path: str | os.PathLike) -> str:
@@ -74,6 +75,7 @@ def load_tokenizer(name_or_path: str | os.PathLike, arch: str | None = None) -> 
     except OSError as e:
         raise FileNotFoundError(
             f"backbone tokenizer {str(name_or_path)!r}: not a local directory with a tokenizer, and not "
-            f"loadable from the hub (offline?): {e}") from None
+            f"loadable from the hub (offline?): {e}"
+        ) from None
     prepare_tokenizer(tokenizer, arch)
     return tokenizer

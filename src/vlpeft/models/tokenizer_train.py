@@ -121,8 +121,14 @@ def collect_corpus(data_dir: str | os.PathLike) -> Corpus:
             corpus.files[path.relative_to(data_dir).as_posix()] = sha256_file(path)
     qa_path = ann / "pretrain" / PRETRAIN_QA_FILE
     if any(t in tasks for t in GROUPS["image"]) and qa_path.is_file():
-        corpus.qa = [{"key": str(_row_field(qa_path, r, "image_id")), "question": str(_row_field(qa_path, r, "question")),
-                      "answer": str(_row_field(qa_path, r, "answer"))} for r in _read_rows(qa_path)]
+        corpus.qa = [
+            {
+                "key": str(_row_field(qa_path, r, "image_id")),
+                "question": str(_row_field(qa_path, r, "question")),
+                "answer": str(_row_field(qa_path, r, "answer")),
+            }
+            for r in _read_rows(qa_path)
+        ]
         corpus.files[qa_path.relative_to(data_dir).as_posix()] = sha256_file(qa_path)
     return corpus
 
@@ -133,13 +139,15 @@ def _train_unigram(texts: list[str], vocab_size: int) -> list[tuple[str, float]]
 
     tok = Tokenizer(models.Unigram())
     # the same pre-tokenizer as transformers' T5Tokenizer, so the pieces carry the same "▁"
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.WhitespaceSplit(),
-        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True),
+        ]
+    )
     trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
-        show_progress=False)
+        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>", show_progress=False
+    )
     tok.train_from_iterator(texts, trainer)
     vocab = [(p, float(s)) for p, s in json.loads(tok.to_str())["model"]["vocab"]]
     return vocab[:3] + _canonical_scores(vocab[3:])
@@ -168,7 +176,9 @@ def _train_bytelevel_bpe(texts: list[str], vocab_size: int) -> tuple[dict[str, i
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size - 1,  # room for <mask>, which BART keeps as its last id
         special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     tok.train_from_iterator(texts, trainer)
     model = json.loads(tok.to_str())["model"]
     vocab = dict(sorted(model["vocab"].items(), key=lambda kv: kv[1]))

@@ -10,7 +10,8 @@ is neither double-counted nor made trainable by ``visual_embedding.requires_grad
 
 from __future__ import annotations
 
-from typing import Callable, cast
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
@@ -37,8 +38,15 @@ class VisualEmbedding(nn.Module):
     PyTorch's defaults as VL-T5 does.
     """
 
-    def __init__(self, feat_dim: int, d_model: int, arch: str, token_embedding: Callable[[], nn.Embedding],
-                 eps: float = 1e-6, init_std: float | None = None) -> None:
+    def __init__(
+        self,
+        feat_dim: int,
+        d_model: int,
+        arch: str,
+        token_embedding: Callable[[], nn.Embedding],
+        eps: float = 1e-6,
+        init_std: float | None = None,
+    ) -> None:
         super().__init__()
         if arch not in ("t5", "bart"):
             raise ValueError(f"unknown arch {arch!r}; expected 't5' or 'bart'")
@@ -75,15 +83,20 @@ class VisualEmbedding(nn.Module):
         boxes = feats.new_zeros(batch, n_images * n_tokens, BOX_DIM)
         img_ids, obj_ids = visual_order_ids(batch, n_images, n_tokens, img_order, feats.device)
         table = self.obj_order_embedding.weight
-        return (self.feat_embedding(feats) + self.absolute_vis_pos_embedding(boxes)
-                + self.img_order_embedding(img_ids) + F.embedding(table.shape[0] - 1 - obj_ids, table))
+        return (
+            self.feat_embedding(feats)
+            + self.absolute_vis_pos_embedding(boxes)
+            + self.img_order_embedding(img_ids)
+            + F.embedding(table.shape[0] - 1 - obj_ids, table)
+        )
 
 
 def check_visual_features(vis_feats: torch.Tensor, feat_dim: int) -> torch.Tensor:
     """Raise ValueError unless ``vis_feats`` is ``(B, n_images, T, feat_dim)``; return it."""
     if vis_feats.dim() != 4 or vis_feats.shape[-1] != feat_dim:
-        raise ValueError(f"vis_feats: expected shape (batch, n_images, tokens, {feat_dim}), "
-                         f"got {tuple(vis_feats.shape)}")
+        raise ValueError(
+            f"vis_feats: expected shape (batch, n_images, tokens, {feat_dim}), got {tuple(vis_feats.shape)}"
+        )
     return vis_feats
 
 
@@ -92,14 +105,15 @@ def downsample_grid(feats: torch.Tensor) -> torch.Tensor:
     batch, n_images, n_tokens, dim = feats.shape
     if n_tokens != IMAGE_GRID:
         return feats
-    side = int(IMAGE_GRID ** 0.5)
+    side = int(IMAGE_GRID**0.5)
     grid = feats.reshape(batch * n_images, side, side, dim).permute(0, 3, 1, 2)  # row-major 7x7 map
     pooled = F.adaptive_max_pool2d(grid, POOLED_GRID)
-    return pooled.flatten(2).transpose(1, 2).reshape(batch, n_images, POOLED_GRID ** 2, dim)
+    return pooled.flatten(2).transpose(1, 2).reshape(batch, n_images, POOLED_GRID**2, dim)
 
 
-def visual_order_ids(batch: int, n_images: int, n_tokens: int, img_order: torch.Tensor | None,
-                     device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def visual_order_ids(
+    batch: int, n_images: int, n_tokens: int, img_order: torch.Tensor | None, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token image-order and object-order ids, ``(B, n_images * n_tokens)`` each.
 
     Object order counts 0..n_tokens-1 within each image (so NLVR2's second image restarts at 0).

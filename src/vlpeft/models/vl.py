@@ -17,8 +17,9 @@ made by ``VLModel`` (``text_len`` is None then), so the stock backbone still wor
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -65,8 +66,9 @@ class _BartTextPositions:
             return None
         batch, n, dim = output.shape
         p, text = self.ctx.prompt_len, self.ctx.text_len
-        return torch.cat([output.new_zeros(batch, p, dim), output[:, :text],
-                          output.new_zeros(batch, n - p - text, dim)], dim=1)
+        return torch.cat(
+            [output.new_zeros(batch, p, dim), output[:, :text], output.new_zeros(batch, n - p - text, dim)], dim=1
+        )
 
 
 class _BartTextLayerNorm:
@@ -122,9 +124,13 @@ class VLModel(nn.Module):
         # transformers types get_input_embeddings() as nn.Module; T5/BART return their nn.Embedding
         token_embedding = cast(Callable[[], nn.Embedding], backbone.get_input_embeddings)
         self.visual_embedding = VisualEmbedding(
-            feat_dim, cast(int, config.d_model), arch, token_embedding,  # BartConfig types d_model `int | None`
+            feat_dim,
+            cast(int, config.d_model),
+            arch,
+            token_embedding,  # BartConfig types d_model `int | None`
             eps=getattr(config, "layer_norm_epsilon", 1e-5),
-            init_std=config.init_std if arch == "bart" else None)
+            init_std=config.init_std if arch == "bart" else None,
+        )
         self.prompt: nn.Module | None = None
         self.task_context = TaskContext()
         self._install_encoder_hooks()
@@ -148,13 +154,21 @@ class VLModel(nn.Module):
             attention = encoder.get_submodule("block.0.layer.0.SelfAttention")
             attention.register_forward_pre_hook(_T5TextPositionBias(ctx), with_kwargs=True)
 
-    def embed_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, vis_feats: torch.Tensor,
-                     task: str, img_order: torch.Tensor | None = None,
-                     vis_attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, TaskContext]:
+    def embed_inputs(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        vis_feats: torch.Tensor,
+        task: str,
+        img_order: torch.Tensor | None = None,
+        vis_attention_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, TaskContext]:
         """Encoder ``inputs_embeds (B, P+L+V, d)``, its attention mask, and the layout to encode it with."""
         if input_ids.dim() != 2 or attention_mask.shape != input_ids.shape:
-            raise ValueError(f"input_ids / attention_mask: expected equal (batch, length) shapes, got "
-                             f"{tuple(input_ids.shape)} and {tuple(attention_mask.shape)}")
+            raise ValueError(
+                f"input_ids / attention_mask: expected equal (batch, length) shapes, got "
+                f"{tuple(input_ids.shape)} and {tuple(attention_mask.shape)}"
+            )
         batch = input_ids.shape[0]
         text = self.encoder.get_submodule("embed_tokens")(input_ids)  # BART: x embed_scale; positions: the hook
         visual = self.visual_embedding(vis_feats, img_order)
@@ -167,8 +181,9 @@ class VLModel(nn.Module):
         if self.prompt is not None:
             prompt = self.prompt(task, batch)
             if prompt.dim() != 3 or prompt.shape[0] != batch or prompt.shape[2] != text.shape[2]:
-                raise ValueError(f"prompt module returned shape {tuple(prompt.shape)}, expected "
-                                 f"({batch}, P, {text.shape[2]})")
+                raise ValueError(
+                    f"prompt module returned shape {tuple(prompt.shape)}, expected ({batch}, P, {text.shape[2]})"
+                )
             prompt_len = prompt.shape[1]
             parts.insert(0, prompt.to(text.dtype))
             masks.insert(0, attention_mask.new_ones(batch, prompt_len))
@@ -180,36 +195,63 @@ class VLModel(nn.Module):
         """Publish the encoder layout to the hooks for the duration of a backbone call."""
         ctx = self.task_context
         ctx.task, ctx.prompt_len, ctx.text_len, ctx.visual_len = (
-            layout.task, layout.prompt_len, layout.text_len, layout.visual_len)
+            layout.task,
+            layout.prompt_len,
+            layout.text_len,
+            layout.visual_len,
+        )
         try:
             yield
         finally:
             ctx.prompt_len, ctx.text_len, ctx.visual_len = 0, None, 0
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, vis_feats: torch.Tensor, task: str,
-                labels: torch.Tensor | None = None, img_order: torch.Tensor | None = None,
-                decoder_input_ids: torch.Tensor | None = None, decoder_attention_mask: torch.Tensor | None = None,
-                vis_attention_mask: torch.Tensor | None = None, **backbone_kwargs: Any) -> Seq2SeqLMOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        vis_feats: torch.Tensor,
+        task: str,
+        labels: torch.Tensor | None = None,
+        img_order: torch.Tensor | None = None,
+        decoder_input_ids: torch.Tensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        vis_attention_mask: torch.Tensor | None = None,
+        **backbone_kwargs: Any,
+    ) -> Seq2SeqLMOutput:
         """Teacher-forced pass; returns the stock ``Seq2SeqLMOutput`` (``logits``; ``loss`` when ``labels`` given).
 
         ``labels`` (-100 padding allowed) build the decoder inputs by the backbone's own right shift.
         """
         self.task_context.task = task
-        embeds, mask, layout = self.embed_inputs(input_ids, attention_mask, vis_feats, task, img_order,
-                                                 vis_attention_mask)
+        embeds, mask, layout = self.embed_inputs(
+            input_ids, attention_mask, vis_feats, task, img_order, vis_attention_mask
+        )
         with self._encoding(layout):
-            return self.backbone(inputs_embeds=embeds, attention_mask=mask, labels=labels,
-                                 decoder_input_ids=decoder_input_ids,
-                                 decoder_attention_mask=decoder_attention_mask, **backbone_kwargs)
+            return self.backbone(
+                inputs_embeds=embeds,
+                attention_mask=mask,
+                labels=labels,
+                decoder_input_ids=decoder_input_ids,
+                decoder_attention_mask=decoder_attention_mask,
+                **backbone_kwargs,
+            )
 
     @torch.no_grad()
-    def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, vis_feats: torch.Tensor, task: str,
-                 img_order: torch.Tensor | None = None, vis_attention_mask: torch.Tensor | None = None,
-                 **generate_kwargs: Any) -> torch.Tensor:
+    def generate(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        vis_feats: torch.Tensor,
+        task: str,
+        img_order: torch.Tensor | None = None,
+        vis_attention_mask: torch.Tensor | None = None,
+        **generate_kwargs: Any,
+    ) -> torch.Tensor:
         """Decode with the stock ``backbone.generate`` (greedy, beam search, ...); returns the generated ids."""
         self.task_context.task = task
-        embeds, mask, layout = self.embed_inputs(input_ids, attention_mask, vis_feats, task, img_order,
-                                                 vis_attention_mask)
+        embeds, mask, layout = self.embed_inputs(
+            input_ids, attention_mask, vis_feats, task, img_order, vis_attention_mask
+        )
         with self._encoding(layout):
             # transformers annotates generate's self as a Protocol written for the ty checker that its own
             # models do not satisfy under mypy; without return_dict_in_generate the result is the ids tensor

@@ -10,15 +10,21 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_EXPORTS = {"METHODS": "registry", "MethodSpec": "registry", "apply_method": "registry",
-            "method_config": "registry", "count_parameters": "accounting", "load_adapter": "adapter_io",
-            "save_adapter": "adapter_io"}
+_EXPORTS = {
+    "METHODS": "registry",
+    "MethodSpec": "registry",
+    "apply_method": "registry",
+    "method_config": "registry",
+    "count_parameters": "accounting",
+    "load_adapter": "adapter_io",
+    "save_adapter": "adapter_io",
+}
 
 __all__ = sorted(_EXPORTS)
 
 # torch-free, and the submodule vlpeft.pet.method_config shares the function's name: importing the
 # function here binds ``vlpeft.pet.method_config`` to the function, whatever is imported later.
-from .method_config import method_config  # noqa: E402
+from .method_config import method_config  # noqa: E402, F401
 
 
 def __getattr__(name: str) -> Any:

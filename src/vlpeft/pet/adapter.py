@@ -11,8 +11,18 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .base import (PETModule, TaskRouter, Wrapper, d_model, gelu_new, init_linear_, new_module_std, output_sites,
-                   per_task_modules, wrap)
+from .base import (
+    PETModule,
+    TaskRouter,
+    Wrapper,
+    d_model,
+    gelu_new,
+    init_linear_,
+    new_module_std,
+    output_sites,
+    per_task_modules,
+    wrap,
+)
 from .phm import PHMLinear
 
 if TYPE_CHECKING:  # annotations only
@@ -48,8 +58,18 @@ class Bottleneck(PETModule):
     ``down`` / ``up`` may be passed in to share a projection between tasks (half-shared adapters).
     """
 
-    def __init__(self, d: int, r: int, *, linear: str = "linear", init_std: float | None = 0.02, phm_n: int = 2,
-                 num_heads: int = 1, down: nn.Module | None = None, up: nn.Module | None = None):
+    def __init__(
+        self,
+        d: int,
+        r: int,
+        *,
+        linear: str = "linear",
+        init_std: float | None = 0.02,
+        phm_n: int = 2,
+        num_heads: int = 1,
+        down: nn.Module | None = None,
+        up: nn.Module | None = None,
+    ):
         super().__init__()
         if r % num_heads:
             raise ValueError(f"bottleneck r={r} is not divisible by num_heads={num_heads}")

@@ -21,10 +21,24 @@ if TYPE_CHECKING:  # annotations only
 FORMAT = "vlpeft-adapter/1"
 # Config keys that say nothing about the architecture or its weights (paths, versions, dropout
 # probabilities and other run-time choices): an adapter trained with dropout 0.1 loads for evaluation.
-_VOLATILE = {"_name_or_path", "transformers_version", "_commit_hash", "dtype", "torch_dtype",
-             "_attn_implementation", "_attn_implementation_autoset", "use_cache", "output_attentions",
-             "output_hidden_states", "return_dict", "dropout", "attention_dropout", "activation_dropout",
-             "classifier_dropout", "dropout_rate"}
+_VOLATILE = {
+    "_name_or_path",
+    "transformers_version",
+    "_commit_hash",
+    "dtype",
+    "torch_dtype",
+    "_attn_implementation",
+    "_attn_implementation_autoset",
+    "use_cache",
+    "output_attentions",
+    "output_hidden_states",
+    "return_dict",
+    "dropout",
+    "attention_dropout",
+    "activation_dropout",
+    "classifier_dropout",
+    "dropout_rate",
+}
 
 
 def backbone_fingerprint(model: VLModel) -> str:
@@ -37,8 +51,14 @@ def _identity(model: VLModel) -> dict:
     info = getattr(model, "pet_info", None)
     if info is None:
         raise ValueError("no PET method is applied to this model (call vlpeft.pet.apply_method first)")
-    return {"format": FORMAT, "method": info["method"], "config": info["config"], "tasks": info["tasks"],
-            "arch": model.arch, "backbone_fingerprint": backbone_fingerprint(model)}
+    return {
+        "format": FORMAT,
+        "method": info["method"],
+        "config": info["config"],
+        "tasks": info["tasks"],
+        "arch": model.arch,
+        "backbone_fingerprint": backbone_fingerprint(model),
+    }
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -87,13 +107,16 @@ def load_adapter(path: str | os.PathLike, model: VLModel) -> dict:
         names = set(f.keys())
         if names != set(params):
             missing, extra = sorted(set(params) - names), sorted(names - set(params))
-            raise ValueError(f"{path}: tensor names differ from the model's trainable parameters "
-                             f"(missing {missing[:5]}, unexpected {extra[:5]})")
+            raise ValueError(
+                f"{path}: tensor names differ from the model's trainable parameters "
+                f"(missing {missing[:5]}, unexpected {extra[:5]})"
+            )
         with torch.no_grad():
             for name in sorted(names):
                 tensor = f.get_tensor(name)
                 if tensor.shape != params[name].shape:
-                    raise ValueError(f"{path}: {name} has shape {tuple(tensor.shape)}, "
-                                     f"the model expects {tuple(params[name].shape)}")
+                    raise ValueError(
+                        f"{path}: {name} has shape {tuple(tensor.shape)}, the model expects {tuple(params[name].shape)}"
+                    )
                 params[name].copy_(tensor)
     return header

@@ -8,8 +8,9 @@ vl_pet) compose these pieces.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -115,8 +116,10 @@ class Site:
 def _stacks(backbone: PreTrainedModel, arch: str) -> dict[str, tuple[str, int]]:
     cfg = backbone.config
     if arch == "bart":
-        return {"encoder": ("model.encoder.layers", cfg.encoder_layers),
-                "decoder": ("model.decoder.layers", cfg.decoder_layers)}
+        return {
+            "encoder": ("model.encoder.layers", cfg.encoder_layers),
+            "decoder": ("model.decoder.layers", cfg.decoder_layers),
+        }
     if arch == "t5":
         return {"encoder": ("encoder.block", cfg.num_layers), "decoder": ("decoder.block", cfg.num_decoder_layers)}
     raise ValueError(f"unknown arch {arch!r} (expected 't5' or 'bart')")
@@ -128,8 +131,11 @@ _OUTPUT_MODULES = {
     ("bart", "encoder"): [("self_attn", "self_attn"), ("ffn", "fc2")],
     ("bart", "decoder"): [("self_attn", "self_attn"), ("cross_attn", "encoder_attn"), ("ffn", "fc2")],
     ("t5", "encoder"): [("self_attn", "layer.0.SelfAttention"), ("ffn", "layer.1.DenseReluDense")],
-    ("t5", "decoder"): [("self_attn", "layer.0.SelfAttention"), ("cross_attn", "layer.1.EncDecAttention"),
-                        ("ffn", "layer.2.DenseReluDense")],
+    ("t5", "decoder"): [
+        ("self_attn", "layer.0.SelfAttention"),
+        ("cross_attn", "layer.1.EncDecAttention"),
+        ("ffn", "layer.2.DenseReluDense"),
+    ],
 }
 
 # Whole sublayers (T5 pre-LN: LN + sublayer + dropout + residual), for methods that need the
@@ -140,8 +146,12 @@ _T5_SUBLAYERS = {"self_attn": "layer.0", "ffn": "layer.1"}
 _CROSS_VALUE = {"bart": "encoder_attn.v_proj", "t5": "layer.1.EncDecAttention.v"}
 
 
-def output_sites(backbone: PreTrainedModel, arch: str, stacks: Iterable[str] = ("encoder", "decoder"),
-                 kinds: Iterable[str] = ("self_attn", "cross_attn", "ffn")) -> list[Site]:
+def output_sites(
+    backbone: PreTrainedModel,
+    arch: str,
+    stacks: Iterable[str] = ("encoder", "decoder"),
+    kinds: Iterable[str] = ("self_attn", "cross_attn", "ffn"),
+) -> list[Site]:
     """Sublayer-output modules, encoder first, in layer order."""
     sites = []
     for stack, (prefix, n) in _stacks(backbone, arch).items():

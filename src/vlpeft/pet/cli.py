@@ -28,10 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", choices=BACKBONES, help="project backbone config")
     parser.add_argument("--method", choices=sorted(METHODS), help="PET method (registry name)")
     parser.add_argument("--group", choices=sorted(GROUPS), default="image", help="task group (default: image)")
-    add_method_override_argument(parser, "override a method hyper-parameter (repeatable; config "
-                                         f"method_overrides.<method>), e.g. {METHOD_OVERRIDE_FLAG} reduction_factor=4")
-    parser.add_argument("--all", action="store_true",
-                        help="every method on bart-base and t5-base for both task groups")
+    add_method_override_argument(
+        parser,
+        "override a method hyper-parameter (repeatable; config "
+        f"method_overrides.<method>), e.g. {METHOD_OVERRIDE_FLAG} reduction_factor=4",
+    )
+    parser.add_argument("--all", action="store_true", help="every method on bart-base and t5-base for both task groups")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
 
@@ -43,15 +45,23 @@ def params_row(backbone: str, group: str, method: str, method_overrides: dict | 
         model = build_model(backbone, feat_dim=FEAT_DIM[group], from_config=True)
         apply_method(model, method, list(GROUPS[group]), method_overrides)
     trainable, total, percent = count_parameters(model)
-    return {"backbone": backbone, "tasks": group, "method": method, "trainable": trainable, "total": total,
-            "percent": round(percent, 3)}
+    return {
+        "backbone": backbone,
+        "tasks": group,
+        "method": method,
+        "trainable": trainable,
+        "total": total,
+        "percent": round(percent, 3),
+    }
 
 
 def _table(rows: list[dict]) -> str:
     lines = [f"{'backbone':<10} {'tasks':<6} {'method':<24} {'trainable':>12} {'total':>12} {'percent':>8}"]
     for r in rows:
-        lines.append(f"{r['backbone']:<10} {r['tasks']:<6} {r['method']:<24} {r['trainable']:>12,} "
-                     f"{r['total']:>12,} {r['percent']:>8.3f}")
+        lines.append(
+            f"{r['backbone']:<10} {r['tasks']:<6} {r['method']:<24} {r['trainable']:>12,} "
+            f"{r['total']:>12,} {r['percent']:>8.3f}"
+        )
     return "\n".join(lines)
 
 

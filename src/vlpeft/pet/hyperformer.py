@@ -51,21 +51,28 @@ class WeightGenerator(PETModule):
             init_linear_(lin, init_std)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return (self.down_weight(z).view(self.r, self.d), self.down_bias(z),
-                self.up_weight(z).view(self.d, self.r), self.up_bias(z))
+        return (
+            self.down_weight(z).view(self.r, self.d),
+            self.down_bias(z),
+            self.up_weight(z).view(self.d, self.r),
+            self.up_bias(z),
+        )
 
 
 class HyperController(PETModule):
     """Layer-id embeddings + TaskHyperNet + LN + one weight generator per block type, for one stack."""
 
-    def __init__(self, d: int, r: int, num_layers: int, block_types: list[str], cfg: dict,
-                 backbone_std: float | None = None):
+    def __init__(
+        self, d: int, r: int, num_layers: int, block_types: list[str], cfg: dict, backbone_std: float | None = None
+    ):
         super().__init__()
         dim, hidden, proj = cfg["task_embedding_dim"], cfg["task_hidden_dim"], cfg["projected_task_embedding_dim"]
         # Built with N(0, hypernet_init_std) Linears and an nn.Embedding (N(0, 1)) of layer ids; BART's
         # _init_weights then re-initialises both N(0, 0.02); VL-T5's leaves them (docs/methods.md B.4).
         std = cfg["hypernet_init_std"] if backbone_std is None else backbone_std
-        self.layer_embeddings = nn.Parameter(torch.randn(num_layers, dim) * (1.0 if backbone_std is None else backbone_std))
+        self.layer_embeddings = nn.Parameter(
+            torch.randn(num_layers, dim) * (1.0 if backbone_std is None else backbone_std)
+        )
         first, second = nn.Linear(2 * dim, hidden), nn.Linear(hidden, proj)
         self.task_hypernet = nn.Sequential(first, nn.ReLU(), second)
         for lin in (first, second):
@@ -107,8 +114,9 @@ def apply(model: VLModel, cfg: dict, tasks: list[str]) -> None:
         stack_sites = [s for s in sites if s.stack == stack]
         block_types = sorted({s.kind for s in stack_sites})
         num_layers = 1 + max(s.layer for s in stack_sites)
-        controllers[stack] = HyperController(d, r, num_layers, block_types, cfg,
-                                             backbone_std=model.config.init_std if model.arch == "bart" else None)
+        controllers[stack] = HyperController(
+            d, r, num_layers, block_types, cfg, backbone_std=model.config.init_std if model.arch == "bart" else None
+        )
     for site in sites:
         adapter = HyperAdapter(ctx, task_embeddings, controllers[site.stack], site.layer, site.kind)
         wrap(backbone, site.path, lambda base: OutputAdapterWrapper(base, adapter))

@@ -38,8 +38,13 @@ def apply(model: VLModel, cfg: dict, tasks: list[str]) -> None:
     from peft.tuners.lora import LoraLayer
 
     backbone = model.backbone
-    config = LoraConfig(r=cfg["r"], lora_alpha=cfg["alpha"], lora_dropout=cfg["dropout"],
-                        target_modules=TARGETS[model.arch], bias="none")
+    config = LoraConfig(
+        r=cfg["r"],
+        lora_alpha=cfg["alpha"],
+        lora_dropout=cfg["dropout"],
+        target_modules=TARGETS[model.arch],
+        bias="none",
+    )
     single = cfg["sharing"] == "single"
     if cfg["sharing"] not in ("single", "multiple"):
         raise ValueError(f"LoRA sharing must be 'single' or 'multiple', got {cfg['sharing']!r}")

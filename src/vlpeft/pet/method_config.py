@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from vlpeft.constants import ARCHS
 from vlpeft.pet.names import METHOD_NAMES
 
 
-
-def _f(default: Any, *, ge: float | None = None, gt: float | None = None, lt: float | None = None,
-       choices: tuple[str, ...] | None = None) -> Any:
+def _f(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    lt: float | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
     """A field with its valid range (``ge`` <= v, ``gt`` < v, v < ``lt``) or its choices."""
     return field(default=default, metadata={"ge": ge, "gt": gt, "lt": lt, "choices": choices})
 
@@ -50,8 +56,11 @@ class MethodConfig:
                 continue
             if meta.get("choices") and value not in meta["choices"]:
                 return f.name, f"must be one of {', '.join(meta['choices'])}"
-            for bound, ok, text in (("ge", lambda v, b: v >= b, ">="), ("gt", lambda v, b: v > b, ">"),
-                                    ("lt", lambda v, b: v < b, "<")):
+            for bound, ok, text in (
+                ("ge", lambda v, b: v >= b, ">="),
+                ("gt", lambda v, b: v > b, ">"),
+                ("lt", lambda v, b: v < b, "<"),
+            ):
                 if meta.get(bound) is not None and not ok(value, meta[bound]):
                     return f.name, f"must be {text} {meta[bound]}"
         return self.family_problem()
@@ -167,10 +176,17 @@ class VLPETConfig(MethodConfig):
         return out
 
 
-FAMILIES: Mapping[str, type[MethodConfig]] = MappingProxyType({
-    "full": FullConfig, "bitfit": BitFitConfig, "adapter": AdapterConfig, "hyperformer": HyperformerConfig,
-    "lora": LoraConfig, "prompt": PromptConfig, "vl_pet": VLPETConfig,
-})
+FAMILIES: Mapping[str, type[MethodConfig]] = MappingProxyType(
+    {
+        "full": FullConfig,
+        "bitfit": BitFitConfig,
+        "adapter": AdapterConfig,
+        "hyperformer": HyperformerConfig,
+        "lora": LoraConfig,
+        "prompt": PromptConfig,
+        "vl_pet": VLPETConfig,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -193,17 +209,28 @@ def _lr(lr: float, lr_video: float | None, prompt: bool, prompt_video: bool = Tr
     return dict(lr=lr, lr_video=lr_video, use_task_prompt=prompt, use_task_prompt_video=prompt_video)
 
 
-def _spec(name: str, family: str, paper: str, sets: dict[str, Any],
-          arch_defaults: dict[str, dict[str, Any]] | None = None) -> MethodSpec:
+def _spec(
+    name: str, family: str, paper: str, sets: dict[str, Any], arch_defaults: dict[str, dict[str, Any]] | None = None
+) -> MethodSpec:
     config = FAMILIES[family](**sets)  # a typo in the table fails at import
-    return MethodSpec(name, family, paper, MappingProxyType(config.to_dict()),
-                      MappingProxyType({a: MappingProxyType(d) for a, d in (arch_defaults or {}).items()}))
+    return MethodSpec(
+        name,
+        family,
+        paper,
+        MappingProxyType(config.to_dict()),
+        MappingProxyType({a: MappingProxyType(d) for a, d in (arch_defaults or {}).items()}),
+    )
 
 
 # The T5 rows of the baselines come from LST's VL-T5/scripts/image/{adapter,lora,prompt_tuning,bitfit,
 # full_finetuning}.sh (docs/methods.md B.3): image lr only, the video lr stays VL-Adapter's.
-_LST_T5 = {"adapter": {"lr": 3e-4}, "lora": {"lr": 3e-4}, "prompt": {"lr": 3e-3}, "bitfit": {"lr": 3e-3},
-           "full_finetuning": {"lr": 1e-4}}
+_LST_T5 = {
+    "adapter": {"lr": 3e-4},
+    "lora": {"lr": 3e-4},
+    "prompt": {"lr": 3e-3},
+    "bitfit": {"lr": 3e-3},
+    "full_finetuning": {"lr": 1e-4},
+}
 
 # README commands: T5 r = r_g = 192, s = 0.3, zero-init flags, lr 3e-4 (docs/methods.md B.2).
 _VL_PET_T5 = dict(r=192, scale=0.3, zero_init=True, lr=3e-4, lr_video=None)
@@ -214,38 +241,91 @@ def _vl_pet_specs() -> list[MethodSpec]:
     for gate, label in [("small", "small"), ("middlex", "middleX"), ("middley", "middleY"), ("large", "large")]:
         large = {"gate_dim": 96} if gate == "large" else {}
         large_t5 = {"gate_dim": 192} if gate == "large" else {}
-        specs.append(_spec(
-            f"vl_pet_{gate}", "vl_pet", f"VL-PET-{label} (VL-PET Table 2; = VL-Adapter + G_{label} + LW, Table 9)",
-            dict(gate=gate, **large, **_lr(1e-3, 7e-4, True)), {"t5": dict(_VL_PET_T5, **large_t5)}))
-        specs.append(_spec(
-            f"compacter_g_{gate}_lw", "vl_pet", f"Compacter + G_{label} + LW (VL-PET Table 9): ΔH and VPA from PHM layers",
-            dict(gate=gate, delta_linear="phm", num_heads=1, **large, **_lr(1e-3, None, True)),
-            {"t5": dict(_VL_PET_T5, **large_t5)}))
+        specs.append(
+            _spec(
+                f"vl_pet_{gate}",
+                "vl_pet",
+                f"VL-PET-{label} (VL-PET Table 2; = VL-Adapter + G_{label} + LW, Table 9)",
+                dict(gate=gate, **large, **_lr(1e-3, 7e-4, True)),
+                {"t5": dict(_VL_PET_T5, **large_t5)},
+            )
+        )
+        specs.append(
+            _spec(
+                f"compacter_g_{gate}_lw",
+                "vl_pet",
+                f"Compacter + G_{label} + LW (VL-PET Table 9): ΔH and VPA from PHM layers",
+                dict(gate=gate, delta_linear="phm", num_heads=1, **large, **_lr(1e-3, None, True)),
+                {"t5": dict(_VL_PET_T5, **large_t5)},
+            )
+        )
     return specs
 
 
 _SPECS = [
-    _spec("full_finetuning", "full", "Full fine-tuning (lr 1e-4 image, 3e-5 video)", _lr(1e-4, 3e-5, False),
-          {"t5": _LST_T5["full_finetuning"]}),
-    _spec("bitfit", "bitfit", "BitFit (VL-PET bitfit.sh): every bias + visual projection", _lr(1e-3, None, True),
-          {"t5": _LST_T5["bitfit"]}),
-    _spec("adapter_single", "adapter", "Single Adapter (VL-Adapter); on T5 the published 7.98 % row (LST) uses r=192",
-          _lr(1e-3, 3e-4, True), {"t5": {"reduction_factor": 4, **_LST_T5["adapter"]}}),
-    _spec("adapter_multiple", "adapter", "Multiple Adapters (VL-Adapter)",
-          dict(sharing="multiple", **_lr(3e-4, None, False))),
-    _spec("adapter_half_shared", "adapter", "Half-shared Adapters (shared up-projection, F8; no script)",
-          dict(sharing="half_shared", **_lr(3e-4, None, False))),
+    _spec(
+        "full_finetuning",
+        "full",
+        "Full fine-tuning (lr 1e-4 image, 3e-5 video)",
+        _lr(1e-4, 3e-5, False),
+        {"t5": _LST_T5["full_finetuning"]},
+    ),
+    _spec(
+        "bitfit",
+        "bitfit",
+        "BitFit (VL-PET bitfit.sh): every bias + visual projection",
+        _lr(1e-3, None, True),
+        {"t5": _LST_T5["bitfit"]},
+    ),
+    _spec(
+        "adapter_single",
+        "adapter",
+        "Single Adapter (VL-Adapter); on T5 the published 7.98 % row (LST) uses r=192",
+        _lr(1e-3, 3e-4, True),
+        {"t5": {"reduction_factor": 4, **_LST_T5["adapter"]}},
+    ),
+    _spec(
+        "adapter_multiple",
+        "adapter",
+        "Multiple Adapters (VL-Adapter)",
+        dict(sharing="multiple", **_lr(3e-4, None, False)),
+    ),
+    _spec(
+        "adapter_half_shared",
+        "adapter",
+        "Half-shared Adapters (shared up-projection, F8; no script)",
+        dict(sharing="half_shared", **_lr(3e-4, None, False)),
+    ),
     _spec("hyperformer", "hyperformer", "Hyperformer (VL-Adapter)", _lr(1e-3, None, False)),
-    _spec("compacter_single", "adapter", "Single Compacter (PHM adapter, n=2, rule not shared)",
-          dict(linear="phm", **_lr(1e-3, None, True))),
-    _spec("compacter_multiple", "adapter", "Multiple Compacters",
-          dict(linear="phm", sharing="multiple", **_lr(1e-3, None, False))),
-    _spec("lora_single", "lora", "Single LoRA (q, v of every attention); T5 row from LST uses r=150",
-          _lr(1e-3, 3e-4, True), {"t5": {"r": 150, **_LST_T5["lora"]}}),
-    _spec("lora_multiple", "lora", "Multiple LoRA", dict(sharing="multiple", **_lr(1e-3, None, False)),
-          {"t5": {"r": 150}}),
-    _spec("prompt_single", "prompt", "Single Prompt (input prompts, MLP reparameterisation)", _lr(1e-3, 3e-4, True),
-          {"t5": _LST_T5["prompt"]}),
+    _spec(
+        "compacter_single",
+        "adapter",
+        "Single Compacter (PHM adapter, n=2, rule not shared)",
+        dict(linear="phm", **_lr(1e-3, None, True)),
+    ),
+    _spec(
+        "compacter_multiple",
+        "adapter",
+        "Multiple Compacters",
+        dict(linear="phm", sharing="multiple", **_lr(1e-3, None, False)),
+    ),
+    _spec(
+        "lora_single",
+        "lora",
+        "Single LoRA (q, v of every attention); T5 row from LST uses r=150",
+        _lr(1e-3, 3e-4, True),
+        {"t5": {"r": 150, **_LST_T5["lora"]}},
+    ),
+    _spec(
+        "lora_multiple", "lora", "Multiple LoRA", dict(sharing="multiple", **_lr(1e-3, None, False)), {"t5": {"r": 150}}
+    ),
+    _spec(
+        "prompt_single",
+        "prompt",
+        "Single Prompt (input prompts, MLP reparameterisation)",
+        _lr(1e-3, 3e-4, True),
+        {"t5": _LST_T5["prompt"]},
+    ),
     _spec("prompt_multiple", "prompt", "Multiple Prompts", dict(sharing="multiple", **_lr(1e-3, None, False))),
     *_vl_pet_specs(),
 ]
@@ -258,8 +338,10 @@ if tuple(METHODS) != METHOD_NAMES:
 
 def _coerce(name: str, key: str, value: Any, hint: Any) -> Any:
     """Convert an override to the setting's type (``--method-override r=64`` arrives as a string or a number)."""
-    bad = ValueError(f"method {name!r}: setting {key!r} expects a "
-                     f"{'|'.join(t.__name__ for t in typing.get_args(hint) or (hint,))}, got {value!r}")
+    bad = ValueError(
+        f"method {name!r}: setting {key!r} expects a "
+        f"{'|'.join(t.__name__ for t in typing.get_args(hint) or (hint,))}, got {value!r}"
+    )
     if value is None:
         return value  # refused by MethodConfig.problem unless the setting is optional
     kind = next(t for t in (typing.get_args(hint) or (hint,)) if t is not type(None))
@@ -301,7 +383,9 @@ def resolve(name: str, arch: str, method_overrides: Mapping[str, Any] | None = N
     values = {**spec.defaults, **spec.arch_defaults.get(arch, {})}
     for key, value in (method_overrides or {}).items():
         if key not in values:
-            raise ValueError(f"unknown setting {key!r} for method {name!r}; known settings: {', '.join(sorted(values))}")
+            raise ValueError(
+                f"unknown setting {key!r} for method {name!r}; known settings: {', '.join(sorted(values))}"
+            )
         values[key] = _coerce(name, key, value, hints[key])
     config = cls(**values)
     problem = config.problem()

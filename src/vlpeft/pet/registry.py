@@ -8,7 +8,8 @@ One source of truth per fact: a method's hyper-parameters are its defaults in th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import adapter, hyperformer, lora, prompt, vl_pet
 from .freeze import set_trainable
@@ -35,8 +36,9 @@ INJECTORS: dict[str, Callable[[VLModel, dict, list[str]], None]] = {
 }
 
 
-def apply_method(model: VLModel, name: str, tasks: list[str],
-                 method_overrides: Mapping[str, Any] | None = None) -> dict:
+def apply_method(
+    model: VLModel, name: str, tasks: list[str], method_overrides: Mapping[str, Any] | None = None
+) -> dict:
     """Inject ``name``'s modules into ``model`` (a VLModel), set ``requires_grad`` by its rule and
     return the resolved config. The applied method is recorded as ``model.pet_info``."""
     if getattr(model, "pet_info", None) is not None:

@@ -18,8 +18,20 @@ import torch
 from torch import nn
 
 from .adapter import Bottleneck
-from .base import (PETModule, Wrapper, bart_ffn_input_path, cross_value_sites, d_model, gelu_new, init_linear_,
-                   new_module_std, output_sites, t5_encoder_sublayers, wrap, zero_)
+from .base import (
+    PETModule,
+    Wrapper,
+    bart_ffn_input_path,
+    cross_value_sites,
+    d_model,
+    gelu_new,
+    init_linear_,
+    new_module_std,
+    output_sites,
+    t5_encoder_sublayers,
+    wrap,
+    zero_,
+)
 
 if TYPE_CHECKING:  # annotations only
     from transformers.models.t5.modeling_t5 import T5LayerFF, T5LayerSelfAttention
@@ -109,8 +121,9 @@ class GatedModification(PETModule):
 
     def __init__(self, d: int, cfg: dict, init_std: float | None = 0.02):
         super().__init__()
-        self.delta = Bottleneck(d, cfg["r"], linear=cfg["delta_linear"], init_std=init_std,
-                                phm_n=cfg["phm_n"], num_heads=cfg["num_heads"])
+        self.delta = Bottleneck(
+            d, cfg["r"], linear=cfg["delta_linear"], init_std=init_std, phm_n=cfg["phm_n"], num_heads=cfg["num_heads"]
+        )
         if cfg["zero_init"]:
             zero_(self.delta.up)
         self.gate = make_gate(cfg, d, init_std)
@@ -170,8 +183,12 @@ class T5GatedSelfAttention(Wrapper):
     def forward(self, hidden_states, attention_mask=None, position_bias=None, past_key_values=None, **kwargs):
         base = self.base_layer
         h, position_bias, weights = base.SelfAttention(
-            base.layer_norm(hidden_states), mask=attention_mask, position_bias=position_bias,
-            past_key_values=past_key_values, **kwargs)
+            base.layer_norm(hidden_states),
+            mask=attention_mask,
+            position_bias=position_bias,
+            past_key_values=past_key_values,
+            **kwargs,
+        )
         return hidden_states + base.dropout(self.pet(hidden_states, h)), position_bias, weights
 
 
@@ -225,8 +242,13 @@ def _inject_decoder_vpa(model: VLModel, cfg: dict) -> None:
     backbone = model.backbone
     d = d_model(backbone)
     for site in cross_value_sites(backbone, model.arch):
-        vpa = Bottleneck(d, cfg["decoder_vpa_dim"], linear=cfg["delta_linear"], init_std=new_module_std(model, cfg),
-                         phm_n=cfg["phm_n"])
+        vpa = Bottleneck(
+            d,
+            cfg["decoder_vpa_dim"],
+            linear=cfg["delta_linear"],
+            init_std=new_module_std(model, cfg),
+            phm_n=cfg["phm_n"],
+        )
         if cfg["zero_init"]:
             zero_(vpa.up)
         wrap(backbone, site.path, lambda base: ParallelAdapterWrapper(base, vpa))

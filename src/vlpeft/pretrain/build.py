@@ -30,9 +30,13 @@ def _move_aside(out: Path) -> Path:
     return aside
 
 
-def build_demo_backbone(data_dir: str | os.PathLike, out: str | os.PathLike, settings: PretrainSettings,
-                        features_image: str | os.PathLike | None = None,
-                        features_video: str | os.PathLike | None = None) -> dict[str, Any]:
+def build_demo_backbone(
+    data_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    settings: PretrainSettings,
+    features_image: str | os.PathLike | None = None,
+    features_video: str | os.PathLike | None = None,
+) -> dict[str, Any]:
     """Train the tokenizer, pre-train the tiny backbone and save both into ``out`` (atomically).
 
     Returns the summary written to ``<out>/pretrain.json``.
@@ -51,7 +55,8 @@ def build_demo_backbone(data_dir: str | os.PathLike, out: str | os.PathLike, set
     seed_everything(s.seed)
     backbone = AutoModelForSeq2SeqLM.from_config(tiny_config(s.arch, tokenizer, s))
     objectives: list[DenoisingObjective | CaptionObjective] = [
-        DenoisingObjective(backbone, tokenizer, s.arch, corpus.texts, s.max_len)]
+        DenoisingObjective(backbone, tokenizer, s.arch, corpus.texts, s.max_len)
+    ]
     for group, path in features.items():
         if path is not None:
             caption = CaptionObjective(backbone, tokenizer, group, corpus.captions, path)
@@ -61,14 +66,23 @@ def build_demo_backbone(data_dir: str | os.PathLike, out: str | os.PathLike, set
     trained = nn.ModuleDict({o.name: o.module for o in objectives})  # the backbone counted once
     log, losses = pretrain(trained, objectives, s)
     inputs = {**corpus.files, **{f"features/{g}": sha256_file(p) for g, p in features.items() if p is not None}}
-    summary = {"settings": asdict(s), "inputs": inputs, "objectives": [o.name for o in objectives],
-               "examples": {o.name: len(o) for o in objectives}, "eval_loss": losses,
-               "tokenizer_size": len(tokenizer), "backbone_parameters": sum(p.numel() for p in backbone.parameters())}
+    summary = {
+        "settings": asdict(s),
+        "inputs": inputs,
+        "objectives": [o.name for o in objectives],
+        "examples": {o.name: len(o) for o in objectives},
+        "eval_loss": losses,
+        "tokenizer_size": len(tokenizer),
+        "backbone_parameters": sum(p.numel() for p in backbone.parameters()),
+    }
     out = Path(out)
     with atomic_path(out) as tmp:
         backbone.save_pretrained(tmp)
-        projections = {o.group: o.module.visual_embedding for o in objectives
-                       if isinstance(o, CaptionObjective) and not isinstance(o, QAObjective)}
+        projections = {
+            o.group: o.module.visual_embedding
+            for o in objectives
+            if isinstance(o, CaptionObjective) and not isinstance(o, QAObjective)
+        }
         if projections:
             save_visual_embeddings(projections, tmp)
         tokenizer.save_pretrained(tmp)

@@ -17,23 +17,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output directory models/<ds>/<arch>")
     parser.add_argument("--features-image", help="image feature cache (HDF5) for caption pre-training")
     parser.add_argument("--features-video", help="video feature cache (HDF5) for caption pre-training")
-    for name, help_ in [("vocab_size", "learnt tokenizer entries (before the added vocabulary)"),
-                        ("d_model", "hidden size"), ("layers", "encoder and decoder layers"),
-                        ("heads", "attention heads"), ("d_ff", "feed-forward size"),
-                        ("max_len", "max encoder tokens per denoising example"), ("steps", "optimizer steps"),
-                        ("batch_size", "examples per step"), ("seed", "random seed"),
-                        ("threads", "torch CPU threads; results are reproducible for a given count")]:
-        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(d, name),
-                            help=f"{help_} (default {getattr(d, name)})")
+    for name, help_ in [
+        ("vocab_size", "learnt tokenizer entries (before the added vocabulary)"),
+        ("d_model", "hidden size"),
+        ("layers", "encoder and decoder layers"),
+        ("heads", "attention heads"),
+        ("d_ff", "feed-forward size"),
+        ("max_len", "max encoder tokens per denoising example"),
+        ("steps", "optimizer steps"),
+        ("batch_size", "examples per step"),
+        ("seed", "random seed"),
+        ("threads", "torch CPU threads; results are reproducible for a given count"),
+    ]:
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=int,
+            default=getattr(d, name),
+            help=f"{help_} (default {getattr(d, name)})",
+        )
     parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
 
 
 def run(args: argparse.Namespace) -> int:
-    fields = ("vocab_size", "d_model", "layers", "heads", "d_ff", "max_len", "steps", "batch_size", "lr", "seed",
-              "threads")
+    fields = (
+        "vocab_size",
+        "d_model",
+        "layers",
+        "heads",
+        "d_ff",
+        "max_len",
+        "steps",
+        "batch_size",
+        "lr",
+        "seed",
+        "threads",
+    )
     settings = PretrainSettings(arch=args.arch, **{k: getattr(args, k) for k in fields})
     summary = build_demo_backbone(args.data, args.out, settings, args.features_image, args.features_video)
     for name in summary["objectives"]:
-        print(f"{args.out}: {name} loss {summary['eval_loss']['before'][name]:.3f} -> "
-              f"{summary['eval_loss']['after'][name]:.3f}")
+        print(
+            f"{args.out}: {name} loss {summary['eval_loss']['before'][name]:.3f} -> "
+            f"{summary['eval_loss']['after'][name]:.3f}"
+        )
     return 0

@@ -43,12 +43,25 @@ def tiny_config(arch: str, tokenizer, s: PretrainSettings):
     BART keeps bart-base's 1024 learned positions: video inputs reach 600 text tokens (docs/methods.md D).
     """
     if arch == "t5":
-        sizes = {"d_model": s.d_model, "d_kv": s.d_model // s.heads, "d_ff": s.d_ff, "num_layers": s.layers,
-                 "num_decoder_layers": s.layers, "num_heads": s.heads}
+        sizes = {
+            "d_model": s.d_model,
+            "d_kv": s.d_model // s.heads,
+            "d_ff": s.d_ff,
+            "num_layers": s.layers,
+            "num_decoder_layers": s.layers,
+            "num_heads": s.heads,
+        }
     else:
-        sizes = {"d_model": s.d_model, "encoder_layers": s.layers, "decoder_layers": s.layers,
-                 "encoder_attention_heads": s.heads, "decoder_attention_heads": s.heads,
-                 "encoder_ffn_dim": s.d_ff, "decoder_ffn_dim": s.d_ff, "max_position_embeddings": 1024}
+        sizes = {
+            "d_model": s.d_model,
+            "encoder_layers": s.layers,
+            "decoder_layers": s.layers,
+            "encoder_attention_heads": s.heads,
+            "decoder_attention_heads": s.heads,
+            "encoder_ffn_dim": s.d_ff,
+            "decoder_ffn_dim": s.d_ff,
+            "max_position_embeddings": 1024,
+        }
     if s.d_model % s.heads:
         raise ValueError(f"--d-model {s.d_model} is not a multiple of --heads {s.heads}")
     config = backbone_config(f"tiny-{arch}", vocab_size=len(tokenizer), **sizes)
@@ -76,8 +89,13 @@ def pretrain(model, objectives: list, s: PretrainSettings) -> tuple[list[dict], 
     batches (the first ``EVAL_EXAMPLES`` examples of each objective, fixed noise, dropout off).
     """
     rng, eval_rng = random.Random(s.seed), random.Random(s.seed + 1)
-    eval_batches = [[o.batch(eval_rng, list(range(i, min(i + s.batch_size, EVAL_EXAMPLES, len(o)))))
-                     for i in range(0, min(EVAL_EXAMPLES, len(o)), s.batch_size)] for o in objectives]
+    eval_batches = [
+        [
+            o.batch(eval_rng, list(range(i, min(i + s.batch_size, EVAL_EXAMPLES, len(o)))))
+            for i in range(0, min(EVAL_EXAMPLES, len(o)), s.batch_size)
+        ]
+        for o in objectives
+    ]
     losses = {"before": evaluate(model, objectives, eval_batches)}
     opt = build_optimizer(model, s.lr, s.weight_decay)  # the fine-tuning recipe's AdamW (docs/methods.md C)
     sched = build_scheduler(opt, s.steps, s.warmup_ratio)

@@ -19,8 +19,9 @@ def _partition(total: int, parts: int, rng: random.Random) -> list[int]:
     return [b - a for a, b in zip([0] + cuts, cuts + [total])]
 
 
-def span_corrupt(ids: list[int], rng: random.Random, sentinels: list[int], eos_id: int,
-                 density: float = 0.15, mean_span: float = 3.0) -> tuple[list[int], list[int]]:
+def span_corrupt(
+    ids: list[int], rng: random.Random, sentinels: list[int], eos_id: int, density: float = 0.15, mean_span: float = 3.0
+) -> tuple[list[int], list[int]]:
     """T5 span corruption (our own: transformers ships it only in its Flax examples).
 
     About ``density`` of the tokens, in spans of mean length ``mean_span``, are cut out of the input
@@ -36,8 +37,8 @@ def span_corrupt(ids: list[int], rng: random.Random, sentinels: list[int], eos_i
     keep, noise = _partition(n - n_noise, n_spans, rng), _partition(n_noise, n_spans, rng)
     src, tgt, pos = [], [], 0
     for k, (a, b) in enumerate(zip(keep, noise)):
-        src += ids[pos:pos + a] + [sentinels[k]]
-        tgt += [sentinels[k]] + ids[pos + a:pos + a + b]
+        src += ids[pos : pos + a] + [sentinels[k]]
+        tgt += [sentinels[k]] + ids[pos + a : pos + a + b]
         pos += a + b
     return src + [eos_id], tgt + [eos_id]
 
@@ -51,8 +52,9 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
-def text_infill(ids: list[int], rng: random.Random, mask_id: int, bos_id: int, eos_id: int,
-                ratio: float = 0.3, lam: float = 3.0) -> tuple[list[int], list[int]]:
+def text_infill(
+    ids: list[int], rng: random.Random, mask_id: int, bos_id: int, eos_id: int, ratio: float = 0.3, lam: float = 3.0
+) -> tuple[list[int], list[int]]:
     """BART text infilling (our own: transformers has no BART noising collator).
 
     Spans with Poisson(``lam``) lengths covering about ``ratio`` of the tokens are each replaced by a
@@ -85,8 +87,9 @@ def make_denoiser(tokenizer, arch: str) -> Callable[[list[int], random.Random], 
     if arch == "t5":
         sentinels = tokenizer.convert_tokens_to_ids([f"<extra_id_{i}>" for i in range(NUM_EXTRA_IDS)])
         return lambda ids, rng: span_corrupt(ids, rng, sentinels, tokenizer.eos_token_id)
-    return lambda ids, rng: text_infill(ids, rng, tokenizer.mask_token_id, tokenizer.bos_token_id,
-                                        tokenizer.eos_token_id)
+    return lambda ids, rng: text_infill(
+        ids, rng, tokenizer.mask_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id
+    )
 
 
 def random_window(ids: list[int], max_len: int, rng: random.Random) -> list[int]:
@@ -94,7 +97,7 @@ def random_window(ids: list[int], max_len: int, rng: random.Random) -> list[int]
     if len(ids) <= max_len:
         return ids
     start = rng.randrange(len(ids) - max_len + 1)
-    return ids[start:start + max_len]
+    return ids[start : start + max_len]
 
 
 def _pad(seqs: list[list[int]], value: int):
@@ -105,5 +108,8 @@ def _pad(seqs: list[list[int]], value: int):
 def collate(pairs: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
     """Encoder ids, attention mask and labels (padding ignored as -100) of (source, target) pairs."""
     input_ids = _pad([p[0] for p in pairs], pad_id)
-    return {"input_ids": input_ids, "attention_mask": (input_ids != pad_id).long(),
-            "labels": _pad([p[1] for p in pairs], -100)}
+    return {
+        "input_ids": input_ids,
+        "attention_mask": (input_ids != pad_id).long(),
+        "labels": _pad([p[1] for p in pairs], -100),
+    }

@@ -33,12 +33,12 @@ class DenoisingObjective:
         return len(self.ids)
 
     def batch(self, rng: random.Random, rows: list[int]) -> dict[str, Any]:
-        return collate([self.denoise(random_window(self.ids[r], self.max_len - 2, rng), rng) for r in rows],
-                       self.pad_id)
+        return collate(
+            [self.denoise(random_window(self.ids[r], self.max_len - 2, rng), rng) for r in rows], self.pad_id
+        )
 
     def loss(self, batch: dict[str, Any]):
-        out = self.module(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                          labels=batch["labels"])
+        out = self.module(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
         return sequence_loss(out.logits, batch["labels"])
 
 
@@ -53,14 +53,17 @@ class CaptionObjective:
         self.name, self.group = f"caption_{group}", group
         self.rows = [c for c in captions if c["group"] == group]
         if not self.rows:
-            raise ValueError(f"{features}: given for {group} captions, but the data has no {group} pre-training captions")
+            raise ValueError(
+                f"{features}: given for {group} captions, but the data has no {group} pre-training captions"
+            )
         reader = FeatureReader(features)
         self.feats = {key: self._fit(reader.get(key), group) for key in sorted({c["key"] for c in self.rows})}
         reader.close()
         self.module = VLModel(backbone, feat_dim=next(iter(self.feats.values())).shape[-1])
         self.prompt = tokenizer(TASKS["caption"].prompt)["input_ids"]
-        self.targets = tokenizer([c["caption"] for c in self.rows], truncation=True,
-                                 max_length=TASKS["caption"].max_target_len)["input_ids"]
+        self.targets = tokenizer(
+            [c["caption"] for c in self.rows], truncation=True, max_length=TASKS["caption"].max_target_len
+        )["input_ids"]
         self.pad_id = tokenizer.pad_token_id
 
     @staticmethod
@@ -78,8 +81,13 @@ class CaptionObjective:
         return out
 
     def loss(self, batch: dict[str, Any]):
-        out = self.module(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                          vis_feats=batch["vis_feats"], task=self.name, labels=batch["labels"])
+        out = self.module(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            vis_feats=batch["vis_feats"],
+            task=self.name,
+            labels=batch["labels"],
+        )
         return sequence_loss(out.logits, batch["labels"])
 
 
@@ -105,10 +113,12 @@ class QAObjective(CaptionObjective):
             raise ValueError("no pre-training QA rows")
         self.feats = caption.feats
         spec = TASKS["vqa"]
-        self.sources = tokenizer([spec.prompt + r["question"] for r in self.rows], truncation=True,
-                                 max_length=spec.max_input_len)["input_ids"]
-        self.targets = tokenizer([r["answer"] for r in self.rows], truncation=True,
-                                 max_length=spec.max_target_len)["input_ids"]
+        self.sources = tokenizer(
+            [spec.prompt + r["question"] for r in self.rows], truncation=True, max_length=spec.max_input_len
+        )["input_ids"]
+        self.targets = tokenizer([r["answer"] for r in self.rows], truncation=True, max_length=spec.max_target_len)[
+            "input_ids"
+        ]
 
     def batch(self, rng: random.Random, rows: list[int]) -> dict[str, Any]:
         out = collate([(self.sources[r], self.targets[r]) for r in rows], self.pad_id)

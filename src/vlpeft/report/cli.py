@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     for t in summary["tables"]:
         print(f"{t['group']}/{t['backbone']}: {len(t['rows'])} methods -> {args.out}/tables/")
         if "prior" in t:
-            print(f"  prior: " + ", ".join(f"{k} {v['score']:.2f} ({v['prediction']!r})"
+            print("  prior: " + ", ".join(f"{k} {v['score']:.2f} ({v['prediction']!r})"
                                            for k, v in t["prior"]["tasks"].items())
                   + f"; Avg {t['prior']['average']:.2f}")
     return 0

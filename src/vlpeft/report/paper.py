@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from vlpeft.io import read_json_object
@@ -67,7 +66,7 @@ def paper_rows(table_ids: Sequence[str], backbone: str, paper_tables: Mapping[st
         if tid not in paper_tables:
             raise KeyError(f"unknown paper table {tid!r}; known: {', '.join(sorted(paper_tables))}")
         names = paper_map["methods"].get(tid, {})
-        for method, row in _rows_by_name(tid, paper_tables[tid], backbone, paper_map).items():
+        for row in _rows_by_name(tid, paper_tables[tid], backbone, paper_map).values():
             ours = [m for m, paper_name in names.items() if paper_name == row["method"]]
             for m in ours:
                 if m not in found and row.get("scores"):

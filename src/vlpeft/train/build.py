@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from vlpeft.features.cache import FeatureReader
 from vlpeft.constants import DEFAULT_SEED
+from vlpeft.features.cache import FeatureReader
 from vlpeft.io import seed_everything, write_json
 from vlpeft.run_files import RUN_FILE
 from vlpeft.tasks import GROUPS, TaskSpec, get_task, visual_ids
@@ -40,8 +40,9 @@ class RunSpec:
         self.tasks = list(self.tasks or GROUPS[self.group])
         for t in self.tasks:
             if get_task(t).group != self.group:
-                raise ValueError(f"task {t!r} is not a {self.group} task; {self.group} tasks: "
-                                 f"{', '.join(GROUPS[self.group])}")
+                raise ValueError(
+                    f"task {t!r} is not a {self.group} task; {self.group} tasks: {', '.join(GROUPS[self.group])}"
+                )
 
     @property
     def specs(self) -> dict[str, TaskSpec]:
@@ -51,7 +52,7 @@ class RunSpec:
         write_json(Path(out_dir) / RUN_FILE, asdict(self))
 
     @classmethod
-    def read(cls, run_dir: str | Path) -> "RunSpec":
+    def read(cls, run_dir: str | Path) -> RunSpec:
         path = Path(run_dir) / RUN_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path}: run record not found (was the run trained by `vlpeft train`?)")

@@ -28,6 +28,7 @@ STEP_PREFIX = "step_"
 
 # -- nested structures <-> (JSON, tensors) -------------------------------------------------------
 
+
 def _encode(obj: Any, tensors: dict[str, torch.Tensor], path: str) -> Any:
     """Replace tensors by references (stored in ``tensors``); keep dict key types and tuples."""
     if isinstance(obj, torch.Tensor):
@@ -61,6 +62,7 @@ def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 # -- RNG states ----------------------------------------------------------------------------------
 
+
 def rng_state() -> dict[str, Any]:
     """Every RNG state of this process."""
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
@@ -79,14 +81,22 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 # -- save / load ---------------------------------------------------------------------------------
 
+
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The trainable parameters by name (shared tensors once, as ``named_parameters`` gives them)."""
     return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(root: str | Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any, position: dict[str, Any], rng_states: list[dict[str, Any]],
-                    fingerprint: dict[str, Any]) -> Path:
+def save_checkpoint(
+    root: str | Path,
+    step: int,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    position: dict[str, Any],
+    rng_states: list[dict[str, Any]],
+    fingerprint: dict[str, Any],
+) -> Path:
     """Write ``root/step_<step>/`` atomically and remove older step directories."""
     root = Path(root)
     final = root / f"{STEP_PREFIX}{step:09d}"
@@ -137,8 +147,13 @@ def read_position(path: str | Path) -> dict[str, Any]:
     return position
 
 
-def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any, fingerprint: dict[str, Any]) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    fingerprint: dict[str, Any],
+) -> dict[str, Any]:
     """Restore parameters, optimizer and scheduler from ``path``; return position and RNG states.
 
     Raises ValueError naming the checkpoint when it was written by a different run configuration
@@ -147,15 +162,19 @@ def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.o
     path = Path(path)
     with reading(path / "state.json", "checkpoint state"):
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-        if not isinstance(state, dict) or not {"fingerprint", "position", "optimizer", "scheduler", "rng"} <= set(state):
-            raise CorruptFileError(f"{path / 'state.json'}: checkpoint state lacks keys; delete {path.parent} "
-                                   "to start over")
+        if not isinstance(state, dict) or not {"fingerprint", "position", "optimizer", "scheduler", "rng"} <= set(
+            state
+        ):
+            raise CorruptFileError(
+                f"{path / 'state.json'}: checkpoint state lacks keys; delete {path.parent} to start over"
+            )
     saved_fp = state["fingerprint"]
     diff = sorted(k for k in set(saved_fp) | set(fingerprint) if saved_fp.get(k) != fingerprint.get(k))
     if diff:
         detail = ", ".join(f"{k}: {saved_fp.get(k)!r} vs now {fingerprint.get(k)!r}" for k in diff)
-        raise ValueError(f"{path}: checkpoint belongs to another run configuration ({detail}); "
-                         f"delete {path.parent} to start over")
+        raise ValueError(
+            f"{path}: checkpoint belongs to another run configuration ({detail}); delete {path.parent} to start over"
+        )
     _load_params(path / "trainable.safetensors", model)
     with reading(path / "state.safetensors", "checkpoint tensors"):
         tensors = load_file(str(path / "state.safetensors"))
@@ -171,11 +190,13 @@ def _load_params(file: Path, model: torch.nn.Module) -> None:
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     if set(saved) != set(params):
         missing, extra = sorted(set(params) - set(saved)), sorted(set(saved) - set(params))
-        raise ValueError(f"{file}: trainable parameters differ from the model's "
-                         f"(missing {missing[:5]}, unexpected {extra[:5]})")
+        raise ValueError(
+            f"{file}: trainable parameters differ from the model's (missing {missing[:5]}, unexpected {extra[:5]})"
+        )
     with torch.no_grad():
         for name, p in params.items():
             if saved[name].shape != p.shape:
-                raise ValueError(f"{file}: {name} has shape {tuple(saved[name].shape)}, "
-                                 f"the model expects {tuple(p.shape)}")
+                raise ValueError(
+                    f"{file}: {name} has shape {tuple(saved[name].shape)}, the model expects {tuple(p.shape)}"
+                )
             p.copy_(saved[name])

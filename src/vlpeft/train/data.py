@@ -26,7 +26,6 @@ from vlpeft.features.cache import FeatureReader
 from vlpeft.io import read_jsonl
 from vlpeft.tasks import TaskSpec, source_text, target_texts, visual_ids
 
-
 # keys every annotation row of a family must carry (schemas in vlpeft/tasks.py)
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "image_qa": ("id", "image_id", "question", "label"),
@@ -63,9 +62,11 @@ def drop_rejected(rows: list[dict[str, Any]], spec: TaskSpec, features: FeatureR
         return rows
     kept = [r for r in rows if not any(str(k) in rejected for k in visual_ids(spec, r))]
     if len(kept) < len(rows):
-        print(f"{spec.name}: {len(rows) - len(kept)} of {len(rows)} examples left out, their video was "
-              f"rejected by the frames step ({len(rejected)} rejected, listed in {features.path.name})",
-              file=sys.stderr)
+        print(
+            f"{spec.name}: {len(rows) - len(kept)} of {len(rows)} examples left out, their video was "
+            f"rejected by the frames step ({len(rejected)} rejected, listed in {features.path.name})",
+            file=sys.stderr,
+        )
     return kept
 
 
@@ -77,8 +78,11 @@ def training_examples(spec: TaskSpec, rows: list[dict[str, Any]]) -> list[dict[s
         return rows
     if spec.train_unit != "reference":
         raise ValueError(f"task {spec.name}: unknown train_unit {spec.train_unit!r}")
-    return [{**row, "id": f"{row['id']}#{k}", "captions": [caption.strip()]}
-            for row in rows for k, caption in enumerate(row["captions"])]
+    return [
+        {**row, "id": f"{row['id']}#{k}", "captions": [caption.strip()]}
+        for row in rows
+        for k, caption in enumerate(row["captions"])
+    ]
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,9 @@ class TaskData:
     video fitted to 64 tokens. ``epoch=None`` (evaluation) gives no target.
     """
 
-    def __init__(self, spec: TaskSpec, examples: list[dict[str, Any]], features: FeatureReader,
-                 text: TextOptions, seed: int = 0):
+    def __init__(
+        self, spec: TaskSpec, examples: list[dict[str, Any]], features: FeatureReader, text: TextOptions, seed: int = 0
+    ):
         self.spec, self.features, self.text, self.seed = spec, features, text, seed
         self.examples = drop_rejected(examples, spec, features)
 
@@ -125,8 +130,9 @@ class TaskData:
             try:
                 feats = self.features.get(str(key))
             except KeyError:
-                raise KeyError(f"{self.features.path}: no features for {key!r} "
-                               f"(task {self.spec.name}, example {ex['id']!r})") from None
+                raise KeyError(
+                    f"{self.features.path}: no features for {key!r} (task {self.spec.name}, example {ex['id']!r})"
+                ) from None
             if self.spec.is_video:
                 from vlpeft.models.visual import fit_video_features
 
@@ -136,9 +142,14 @@ class TaskData:
 
     def item(self, i: int, epoch: int | None = None) -> dict[str, Any]:
         ex = self.examples[i]
-        out = {"task": self.spec.name, "id": str(ex["id"]), "vis": self.visual(ex),
-               "source": source_text(self.spec, ex, self.text.use_task_prompt, self.text.fix_gqa_prefix),
-               "target": None, "weight": 1.0}
+        out = {
+            "task": self.spec.name,
+            "id": str(ex["id"]),
+            "vis": self.visual(ex),
+            "source": source_text(self.spec, ex, self.text.use_task_prompt, self.text.fix_gqa_prefix),
+            "target": None,
+            "weight": 1.0,
+        }
         if epoch is not None:
             rng = random.Random(f"{self.seed}:{epoch}:{self.spec.name}:{i}")
             out["target"], out["weight"] = sample_target(self.spec, ex, rng)
@@ -174,14 +185,28 @@ class Collator:
         if len(tasks) != 1:
             raise ValueError(f"a batch must hold a single task, got {sorted(tasks)}")
         spec = self.specs[tasks.pop()]
-        enc = self.tokenizer([it["source"] for it in items], max_length=spec.max_input_len,
-                             truncation=True, padding=True, return_tensors="pt")
-        batch = {"task": spec.name, "ids": [it["id"] for it in items],
-                 "input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                 "vis_feats": torch.stack([it["vis"] for it in items])}
+        enc = self.tokenizer(
+            [it["source"] for it in items],
+            max_length=spec.max_input_len,
+            truncation=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        batch = {
+            "task": spec.name,
+            "ids": [it["id"] for it in items],
+            "input_ids": enc["input_ids"],
+            "attention_mask": enc["attention_mask"],
+            "vis_feats": torch.stack([it["vis"] for it in items]),
+        }
         if items[0]["target"] is not None:
-            tgt = self.tokenizer([it["target"] for it in items], max_length=spec.max_target_len,
-                                 truncation=True, padding=True, return_tensors="pt")
+            tgt = self.tokenizer(
+                [it["target"] for it in items],
+                max_length=spec.max_target_len,
+                truncation=True,
+                padding=True,
+                return_tensors="pt",
+            )
             batch["labels"] = tgt["input_ids"].masked_fill(tgt["attention_mask"] == 0, -100)
             batch["weights"] = torch.tensor([it["weight"] for it in items], dtype=torch.float32)
         return batch

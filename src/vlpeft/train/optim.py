@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-import functools
 
 # The original's list, matched as substrings of parameter names (BERT naming): BART/T5 layer norms
 # are called ``*layer_norm.weight`` / ``layernorm_embedding.weight``, so they DO get weight decay
@@ -39,8 +40,9 @@ def decay_split(model: nn.Module, fix_no_decay: bool = False) -> tuple[list[str]
     return decay, no_decay
 
 
-def build_optimizer(model: nn.Module, lr: float, weight_decay: float = WEIGHT_DECAY,
-                    fix_no_decay: bool = False) -> torch.optim.AdamW:
+def build_optimizer(
+    model: nn.Module, lr: float, weight_decay: float = WEIGHT_DECAY, fix_no_decay: bool = False
+) -> torch.optim.AdamW:
     """AdamW(eps 1e-6, betas (0.9, 0.999)) over the trainable parameters, two decay groups."""
     params = dict(model.named_parameters())
     decay, no_decay = decay_split(model, fix_no_decay)
@@ -53,8 +55,9 @@ def build_optimizer(model: nn.Module, lr: float, weight_decay: float = WEIGHT_DE
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
-                    warmup_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float = 0.1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up over ``int(total_steps * warmup_ratio)`` steps, then linear decay to 0 (the same
     schedule as transformers' get_linear_schedule_with_warmup, whose import costs ~10 s of CPU here)."""
     warmup = int(total_steps * warmup_ratio)
@@ -67,8 +70,9 @@ def _linear_lr(warmup: int, total: int, step: int) -> float:
     return max(0.0, (total - step) / max(1, total - warmup))
 
 
-def sequence_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None,
-                  reduction: str = "sequence") -> torch.Tensor:
+def sequence_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None, reduction: str = "sequence"
+) -> torch.Tensor:
     """Token cross-entropy averaged per sequence, times a per-example weight, averaged over the batch.
 
     ``labels`` uses -100 for padding. ``weights`` (B,) is the VQA soft score of the sampled answer
@@ -80,8 +84,9 @@ def sequence_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Ten
         raise ValueError(f"loss reduction must be 'sequence' or 'token', got {reduction!r}")
     b, length, vocab = logits.shape
     # flattened (N, V) form: the 2-D nll kernel has no deterministic CUDA implementation
-    ce = F.cross_entropy(logits.float().reshape(-1, vocab), labels.reshape(-1),
-                         ignore_index=-100, reduction="none").view(b, length)
+    ce = F.cross_entropy(
+        logits.float().reshape(-1, vocab), labels.reshape(-1), ignore_index=-100, reduction="none"
+    ).view(b, length)
     mask = (labels != -100).to(ce.dtype)
     if reduction == "token":
         if weights is not None:

@@ -45,8 +45,9 @@ class MultiTaskBatchSampler:
     and rank ``r`` takes batches ``r, r + W, r + 2W, ...``; the shards partition the padded list.
     """
 
-    def __init__(self, sizes: dict[str, int], batch_sizes: dict[str, int], seed: int,
-                 rank: int = 0, world_size: int = 1):
+    def __init__(
+        self, sizes: dict[str, int], batch_sizes: dict[str, int], seed: int, rank: int = 0, world_size: int = 1
+    ):
         if set(sizes) != set(batch_sizes):
             raise ValueError(f"sizes and batch_sizes name different tasks: {sorted(sizes)} vs {sorted(batch_sizes)}")
         if not 0 <= rank < world_size:
@@ -68,7 +69,7 @@ class MultiTaskBatchSampler:
             order = list(range(n))
             rng.shuffle(order)
             bs = self.batch_sizes[task]
-            batches += [Batch(task, tuple(order[i:i + bs])) for i in range(0, n, bs)]
+            batches += [Batch(task, tuple(order[i : i + bs])) for i in range(0, n, bs)]
         rng.shuffle(batches)
         return batches
 
@@ -77,7 +78,7 @@ class MultiTaskBatchSampler:
         batches = self.all_batches(epoch)
         padded = math.ceil(len(batches) / self.world_size) * self.world_size
         batches += [batches[i % len(batches)] for i in range(padded - len(batches))]
-        return batches[self.rank::self.world_size]
+        return batches[self.rank :: self.world_size]
 
     def __len__(self) -> int:
         """Steps per epoch on each rank."""

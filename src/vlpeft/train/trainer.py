@@ -24,9 +24,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -35,12 +36,17 @@ from vlpeft.provenance import features_identity
 from vlpeft.run_files import ADAPTER_FILE, BEST_ADAPTER_FILE, LOG_FILE
 from vlpeft.tasks import TaskSpec
 from vlpeft.train import checkpoint as ckpt
-from vlpeft.train.build import (RunSpec, build_run_model, feature_dim, method_lr, open_features,
-                                text_options)
-from vlpeft.train.data import (Collator, MultiTaskDataset, TaskData, TextOptions, load_examples, move_batch,
-                               training_examples)
-from vlpeft.train.distributed import (DistInfo, autocast_for, barrier, gather_objects,
-                                       init_distributed, shutdown)
+from vlpeft.train.build import RunSpec, build_run_model, feature_dim, method_lr, open_features, text_options
+from vlpeft.train.data import (
+    Collator,
+    MultiTaskDataset,
+    TaskData,
+    TextOptions,
+    load_examples,
+    move_batch,
+    training_examples,
+)
+from vlpeft.train.distributed import DistInfo, autocast_for, barrier, gather_objects, init_distributed, shutdown
 from vlpeft.train.optim import build_optimizer, build_scheduler, sequence_loss
 from vlpeft.train.sampler import MultiTaskBatchSampler, task_batch_size
 
@@ -88,9 +94,23 @@ class TrainConfig:
 
     def fingerprint(self, world_size: int) -> dict[str, Any]:
         """The settings a checkpoint must share with the run resuming from it (paths excluded)."""
-        fp = {k: v for k, v in asdict(self).items()
-              if k not in ("data", "backbone", "out", "features_image", "features_video", "device",
-                           "num_workers", "progress", "checkpoint_every", "run")}
+        fp = {
+            k: v
+            for k, v in asdict(self).items()
+            if k
+            not in (
+                "data",
+                "backbone",
+                "out",
+                "features_image",
+                "features_video",
+                "device",
+                "num_workers",
+                "progress",
+                "checkpoint_every",
+                "run",
+            )
+        }
         return {**fp, **asdict(self.run), "world_size": world_size}
 
 
@@ -123,8 +143,9 @@ class _Run:
     best: tuple[float, int] | None = None  # (mean val score, epoch) of the kept adapter_best
 
 
-def train_run(cfg: TrainConfig, on_step: Callable[[int], None] | None = None,
-              on_finish: Callable[[str], None] | None = None) -> Path:
+def train_run(
+    cfg: TrainConfig, on_step: Callable[[int], None] | None = None, on_finish: Callable[[str], None] | None = None
+) -> Path:
     """Train (or resume) one run; return the adapter path. ``on_step(step)`` is called after every
     optimizer step and checkpoint, ``on_finish(step)`` after each step of the end (tests use them to
     kill a run)."""
@@ -140,8 +161,10 @@ def train_run(cfg: TrainConfig, on_step: Callable[[int], None] | None = None,
 
 # -- set-up --------------------------------------------------------------------------------------
 
+
 def _task_data(cfg: TrainConfig, split: str, reader, text: TextOptions) -> dict[str, TaskData]:
     """Training examples of every task (COCO: one per reference, docs/methods.md C.3); other splits' rows."""
+
     def rows(spec: TaskSpec) -> list[dict[str, Any]]:
         found = load_examples(cfg.data, spec, split)
         return training_examples(spec, found) if split == "train" else found
@@ -161,9 +184,13 @@ def _setup(cfg: TrainConfig, info: DistInfo) -> _Run:
     text = text_options(spec, method_cfg)
     tasks = _task_data(cfg, "train", reader, text)
     specs: dict[str, TaskSpec] = spec.specs
-    sampler = MultiTaskBatchSampler({t: len(d) for t, d in tasks.items()},
-                                    {t: task_batch_size(s, cfg.batch_size) for t, s in specs.items()},
-                                    seed=spec.seed, rank=info.rank, world_size=info.world_size)
+    sampler = MultiTaskBatchSampler(
+        {t: len(d) for t, d in tasks.items()},
+        {t: task_batch_size(s, cfg.batch_size) for t, s in specs.items()},
+        seed=spec.seed,
+        rank=info.rank,
+        world_size=info.world_size,
+    )
     total = cfg.epochs * len(sampler)
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
@@ -181,11 +208,23 @@ def _setup(cfg: TrainConfig, info: DistInfo) -> _Run:
     ddp = model
     if info.enabled:  # tasks differ per rank, so task-specific modules may be unused on one rank
         ddp = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[info.device.index] if info.device.type == "cuda" else None,
-            find_unused_parameters=True)
+            model, device_ids=[info.device.index] if info.device.type == "cuda" else None, find_unused_parameters=True
+        )
     val = _task_data(cfg, "val", reader, text) if (cfg.val_every or cfg.keep_best_val) else {}
-    return _Run(cfg, info, model, ddp, optimizer, scheduler, sampler, MultiTaskDataset(tasks),
-                Collator(tokenizer, specs), total, {**method_cfg, "lr": float(lr)}, val)
+    return _Run(
+        cfg,
+        info,
+        model,
+        ddp,
+        optimizer,
+        scheduler,
+        sampler,
+        MultiTaskDataset(tasks),
+        Collator(tokenizer, specs),
+        total,
+        {**method_cfg, "lr": float(lr)},
+        val,
+    )
 
 
 def _resume(run: _Run) -> Position:
@@ -208,8 +247,9 @@ def _resume(run: _Run) -> Position:
                 shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
             latest = None
     if latest is not None:
-        state = ckpt.load_checkpoint(latest, run.model, run.optimizer, run.scheduler,
-                                     run.cfg.fingerprint(run.info.world_size))
+        state = ckpt.load_checkpoint(
+            latest, run.model, run.optimizer, run.scheduler, run.cfg.fingerprint(run.info.world_size)
+        )
         pos = Position(**state["position"])
         ckpt.set_rng_state(state["rng"][run.info.rank])
     if run.info.is_main:
@@ -235,14 +275,22 @@ def _best_so_far(log: Path) -> tuple[float, int] | None:
 
 # -- the loop ------------------------------------------------------------------------------------
 
+
 def _train_step(run: _Run, batch: dict[str, Any]) -> tuple[float, float]:
     """One optimizer step on one batch; returns (loss, lr used)."""
     run.ddp.train()
     batch = move_batch(batch, run.info.device)
     with autocast_for(run.info.device, run.cfg.run.precision):
-        out = run.ddp(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                      vis_feats=batch["vis_feats"], task=batch["task"], labels=batch["labels"])
-    loss = sequence_loss(out.logits, batch["labels"], batch["weights"], run.dataset.tasks[batch["task"]].spec.loss_reduction)
+        out = run.ddp(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            vis_feats=batch["vis_feats"],
+            task=batch["task"],
+            labels=batch["labels"],
+        )
+    loss = sequence_loss(
+        out.logits, batch["labels"], batch["weights"], run.dataset.tasks[batch["task"]].spec.loss_reduction
+    )
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     params = [p for g in run.optimizer.param_groups for p in g["params"]]
@@ -256,11 +304,15 @@ def _train_step(run: _Run, batch: dict[str, Any]) -> tuple[float, float]:
 def _loader(run: _Run, epoch: int, start: int, limit: int) -> torch.utils.data.DataLoader:
     """At most ``limit`` of ``epoch``'s batches, from batch number ``start``. Its own generator
     keeps the DataLoader from drawing on the global torch RNG."""
-    chosen = run.sampler.epoch_batches(epoch)[start:start + limit]
+    chosen = run.sampler.epoch_batches(epoch)[start : start + limit]
     batches = [[(b.task, i, epoch) for i in b.indices] for b in chosen]
-    return torch.utils.data.DataLoader(run.dataset, batch_sampler=batches, collate_fn=run.collator,
-                                       num_workers=run.cfg.num_workers,
-                                       generator=torch.Generator().manual_seed(run.cfg.run.seed))
+    return torch.utils.data.DataLoader(
+        run.dataset,
+        batch_sampler=batches,
+        collate_fn=run.collator,
+        num_workers=run.cfg.num_workers,
+        generator=torch.Generator().manual_seed(run.cfg.run.seed),
+    )
 
 
 def _write_log(log, row: dict[str, Any]) -> None:
@@ -271,8 +323,14 @@ def _write_log(log, row: dict[str, Any]) -> None:
 def _loop(run: _Run, pos: Position, on_step: Callable[[int], None] | None) -> None:
     cfg, info = run.cfg, run.info
     log = open(Path(cfg.out) / PARTIAL_LOG, "ab") if info.is_main else None
-    bar = tqdm(total=run.total_steps, initial=pos.step, disable=not (info.is_main and cfg.progress),
-               desc=f"train {cfg.run.method}", unit="step", dynamic_ncols=True)
+    bar = tqdm(
+        total=run.total_steps,
+        initial=pos.step,
+        disable=not (info.is_main and cfg.progress),
+        desc=f"train {cfg.run.method}",
+        unit="step",
+        dynamic_ncols=True,
+    )
     try:
         while True:
             if pos.batch >= len(run.sampler):  # the epoch is complete (perhaps in a checkpoint)
@@ -285,8 +343,9 @@ def _loop(run: _Run, pos: Position, on_step: Callable[[int], None] | None) -> No
                 loss, lr = _train_step(run, batch)
                 pos.step, pos.batch = pos.step + 1, pos.batch + 1
                 if log is not None:
-                    _write_log(log, {"step": pos.step, "epoch": pos.epoch, "task": batch["task"],
-                                     "loss": loss, "lr": lr})
+                    _write_log(
+                        log, {"step": pos.step, "epoch": pos.epoch, "task": batch["task"], "loss": loss, "lr": lr}
+                    )
                     pos.log_bytes = log.tell()
                 bar.update(1)
                 bar.set_postfix(task=batch["task"], loss=f"{loss:.4f}")
@@ -303,8 +362,16 @@ def _loop(run: _Run, pos: Position, on_step: Callable[[int], None] | None) -> No
 def _save(run: _Run, pos: Position) -> None:
     rng = gather_objects(run.info, ckpt.rng_state())
     if run.info.is_main:
-        ckpt.save_checkpoint(Path(run.cfg.out) / CHECKPOINT_DIR, pos.step, run.model, run.optimizer,
-                             run.scheduler, asdict(pos), rng, run.cfg.fingerprint(run.info.world_size))
+        ckpt.save_checkpoint(
+            Path(run.cfg.out) / CHECKPOINT_DIR,
+            pos.step,
+            run.model,
+            run.optimizer,
+            run.scheduler,
+            asdict(pos),
+            rng,
+            run.cfg.fingerprint(run.info.world_size),
+        )
     barrier(run.info)
 
 
@@ -322,10 +389,19 @@ def _validate(run: _Run, pos: Position, log) -> None:
                 items = [data.item(i, epoch=pos.epoch) for i in range(start, min(start + bs, len(data)))]
                 batch = move_batch(run.collator(items), run.info.device)
                 with autocast_for(run.info.device, run.cfg.run.precision):
-                    out = run.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                                    vis_feats=batch["vis_feats"], task=task, labels=batch["labels"])
-                losses.append((sequence_loss(out.logits, batch["labels"], batch["weights"],
-                                             data.spec.loss_reduction).item(), len(items)))
+                    out = run.model(
+                        input_ids=batch["input_ids"],
+                        attention_mask=batch["attention_mask"],
+                        vis_feats=batch["vis_feats"],
+                        task=task,
+                        labels=batch["labels"],
+                    )
+                losses.append(
+                    (
+                        sequence_loss(out.logits, batch["labels"], batch["weights"], data.spec.loss_reduction).item(),
+                        len(items),
+                    )
+                )
             mean = sum(l * n for l, n in losses) / max(1, sum(n for _, n in losses))
             _write_log(log, {"epoch": pos.epoch, "split": "val", "task": task, "loss": mean})
         pos.log_bytes = log.tell()
@@ -347,8 +423,15 @@ def _select_best(run: _Run, pos: Position, log) -> None:
         run.model.eval()
         scores, headline = {}, {}
         for task, data in run.val.items():
-            preds = decode_task(run.model, run.collator.tokenizer, data, task_batch_size(data.spec, run.cfg.batch_size),
-                                run.info.device, progress=False, precision=run.cfg.run.precision)
+            preds = decode_task(
+                run.model,
+                run.collator.tokenizer,
+                data,
+                task_batch_size(data.spec, run.cfg.batch_size),
+                run.info.device,
+                progress=False,
+                precision=run.cfg.run.precision,
+            )
             scores[task] = score_task(task, preds, data.examples, meteor=False)
             headline[task] = scores[task][data.spec.metric]
         mean = average(scores)
@@ -356,19 +439,30 @@ def _select_best(run: _Run, pos: Position, log) -> None:
         pos.log_bytes = log.tell()
         if run.best is None or mean > run.best[0]:
             run.best = (mean, pos.epoch)
-            save_adapter(Path(run.cfg.out) / BEST_ADAPTER_FILE, run.model,
-                         {**adapter_meta(run), "epoch": pos.epoch, "val_average": mean})
+            save_adapter(
+                Path(run.cfg.out) / BEST_ADAPTER_FILE,
+                run.model,
+                {**adapter_meta(run), "epoch": pos.epoch, "val_average": mean},
+            )
     barrier(run.info)
 
 
 # -- the end -------------------------------------------------------------------------------------
 
+
 def adapter_meta(run: _Run) -> dict[str, Any]:
     """Run information stored in the adapter header (no paths, no times)."""
     spec = run.cfg.run
-    return {"group": spec.group, "backbone": spec.backbone, "seed": spec.seed, "steps": run.total_steps,
-            "epochs": run.cfg.epochs, "batch_size": run.cfg.batch_size, "lr": run.method_cfg["lr"],
-            "features": features_identity(next(iter(run.dataset.tasks.values())).features)}  # for predict
+    return {
+        "group": spec.group,
+        "backbone": spec.backbone,
+        "seed": spec.seed,
+        "steps": run.total_steps,
+        "epochs": run.cfg.epochs,
+        "batch_size": run.cfg.batch_size,
+        "lr": run.method_cfg["lr"],
+        "features": features_identity(next(iter(run.dataset.tasks.values())).features),
+    }  # for predict
 
 
 FINISH_STEPS = ("adapter", "run_json", "log", "checkpoints", "partial_log")

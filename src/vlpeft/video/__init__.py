@@ -9,5 +9,19 @@ from .sampling import sample_indices, target_times
 # config frames.backend (tests/video/test_backend_config.py checks both)
 DECODING_VERBS = ("frames", "clip-demo", "predict")
 
-__all__ = ["BACKENDS", "DECODING_VERBS", "Decoded", "FrameReader", "SamplingSpec", "VideoInfo", "check_batch", "decode_frames",
-           "extract_frames", "list_videos", "load_video", "probe_video", "sample_indices", "target_times"]
+__all__ = [
+    "BACKENDS",
+    "DECODING_VERBS",
+    "Decoded",
+    "FrameReader",
+    "SamplingSpec",
+    "VideoInfo",
+    "check_batch",
+    "decode_frames",
+    "extract_frames",
+    "list_videos",
+    "load_video",
+    "probe_video",
+    "sample_indices",
+    "target_times",
+]

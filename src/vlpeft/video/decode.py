@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -132,7 +133,10 @@ def _decode_decord(info: VideoInfo, times: np.ndarray) -> tuple[np.ndarray, np.n
 
 # name -> decode(info, times) -> (frames, pts); tests swap entries to inject faults
 DECODERS: dict[str, Callable[[VideoInfo, np.ndarray], tuple[np.ndarray, np.ndarray]]] = {
-    "torchcodec": _decode_torchcodec, "pyav": _decode_pyav, "decord": _decode_decord}
+    "torchcodec": _decode_torchcodec,
+    "pyav": _decode_pyav,
+    "decord": _decode_decord,
+}
 
 
 def check_batch(frames: object, pts: object, info: VideoInfo, times: np.ndarray) -> str | None:
@@ -148,7 +152,8 @@ def check_batch(frames: object, pts: object, info: VideoInfo, times: np.ndarray)
     if len(frames) != len(times):
         return f"{len(frames)} frames for {len(times)} requested"
     if tuple(frames.shape[1:3]) != info.display_size:
-        return f"frame size {frames.shape[1]}x{frames.shape[2]}, the probe says {info.display_size[0]}x{info.display_size[1]}"
+        w, h = info.display_size
+        return f"frame size {frames.shape[1]}x{frames.shape[2]}, the probe says {w}x{h}"
     pts = np.asarray(pts, dtype=np.float64)
     if pts.shape != (len(times),) or not np.isfinite(pts).all():
         return f"{pts.shape} timestamps for {len(times)} frames"
@@ -174,8 +179,7 @@ def resize_short_side(frames: np.ndarray, size: int) -> np.ndarray:
     return np.stack([np.asarray(Image.fromarray(f).resize(new, Image.Resampling.BICUBIC)) for f in frames])
 
 
-def decode_frames(info: VideoInfo, times: np.ndarray, backend: str = "torchcodec",
-                  size: int | None = None) -> Decoded:
+def decode_frames(info: VideoInfo, times: np.ndarray, backend: str = "torchcodec", size: int | None = None) -> Decoded:
     """The frames shown at ``times`` (seconds), upright uint8 ``(T, H, W, 3)``, with their pts.
     ``backend`` is tried first, then the other installed backends; ``ValueError`` naming the file
     if none gives a good batch."""
@@ -198,7 +202,11 @@ def decode_frames(info: VideoInfo, times: np.ndarray, backend: str = "torchcodec
                 log.warning("%s: %s; decoded with %s", info.path, failures[0], name)
             if size:
                 frames = resize_short_side(frames, size)
-            return Decoded(frames.astype(np.uint8, copy=False), np.asarray(pts, np.float64), name,
-                           failures[0] if failures else None)
+            return Decoded(
+                frames.astype(np.uint8, copy=False),
+                np.asarray(pts, np.float64),
+                name,
+                failures[0] if failures else None,
+            )
         failures.append(f"{name} returned a bad batch ({problem})")
     raise ValueError(f"{info.path}: cannot decode video ({'; '.join(failures) or 'no backend installed'})")

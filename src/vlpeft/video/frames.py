@@ -13,10 +13,11 @@ import itertools
 import json
 import os
 import re
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generator, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -75,8 +76,9 @@ def load_video(path: str | os.PathLike, spec: SamplingSpec) -> tuple[np.ndarray,
         raise ValueError(f"unknown video backend {spec.backend!r}; expected one of {', '.join(BACKENDS)}")
     info = probe_video(path, "torchcodec" if spec.backend == "torchcodec" else "pyav")
     num_frames = spec.num_frames if spec.num_frames is not None or spec.sample_fps is not None else 8
-    times = target_times(info.start, info.end, num_frames=num_frames if spec.sample_fps is None else None,
-                         sample_fps=spec.sample_fps)
+    times = target_times(
+        info.start, info.end, num_frames=num_frames if spec.sample_fps is None else None, sample_fps=spec.sample_fps
+    )
     decoded = decode_frames(info, times, spec.backend, spec.size)
     attrs = {
         "timestamps": decoded.pts,
@@ -89,15 +91,19 @@ def load_video(path: str | os.PathLike, spec: SamplingSpec) -> tuple[np.ndarray,
     return decoded.frames, attrs
 
 
-def ordered_prefetch(fn: Callable[[Any], Any], items: Iterable[Any], workers: int = 2,
-                     errors: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError),
-                     ) -> Generator[tuple[Any, Any, BaseException | None], None, None]:
+def ordered_prefetch(
+    fn: Callable[[Any], Any],
+    items: Iterable[Any],
+    workers: int = 2,
+    errors: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError),
+) -> Generator[tuple[Any, Any, BaseException | None], None, None]:
     """Yield ``(item, fn(item), None)`` (or ``(item, None, error)`` for the listed errors) in input
     order, while up to ``2 * workers`` later items are computed in background threads."""
     items = iter(items)
     with ThreadPoolExecutor(max(1, workers)) as pool:
         queue: collections.deque[tuple[Any, Future]] = collections.deque(
-            (item, pool.submit(fn, item)) for item in itertools.islice(items, 2 * max(1, workers)))
+            (item, pool.submit(fn, item)) for item in itertools.islice(items, 2 * max(1, workers))
+        )
         while queue:
             item, future = queue.popleft()
             for nxt in itertools.islice(items, 1):
@@ -116,8 +122,14 @@ def _reason(error: BaseException, path: Path) -> str:
     return re.sub(r"\[\d\d:\d\d:\d\d\] ", "", text)
 
 
-def extract_frames(videos_dir: str | os.PathLike, out: str | os.PathLike, spec: SamplingSpec,
-                   on_error: str = "fail", workers: int = 2, progress: bool = True) -> dict[str, Any]:
+def extract_frames(
+    videos_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    spec: SamplingSpec,
+    on_error: str = "fail",
+    workers: int = 2,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Write the sampled frames of every video in ``videos_dir`` to ``out`` (HDF5, atomically)
     and ``rejected.json`` beside it. ``on_error="fail"`` stops at the first unreadable video with
     an error naming it; ``"skip"`` records it in ``rejected.json`` and goes on.
@@ -131,11 +143,12 @@ def extract_frames(videos_dir: str | os.PathLike, out: str | os.PathLike, spec: 
     rejected: list[dict[str, str]] = []
     fallbacks: list[str] = []
     n_frames = 0
-    with h5_writer(out, spec.file_attrs()) as f, contextlib.closing(
-            ordered_prefetch(lambda p: load_video(p, spec), paths, workers)) as results:
+    with (
+        h5_writer(out, spec.file_attrs()) as f,
+        contextlib.closing(ordered_prefetch(lambda p: load_video(p, spec), paths, workers)) as results,
+    ):
         # (closed on an error by this thread, which then shuts the worker pool down)
-        for path, loaded, error in tqdm(results, total=len(paths), desc="frames", unit="video",
-                                        disable=not progress):
+        for path, loaded, error in tqdm(results, total=len(paths), desc="frames", unit="video", disable=not progress):
             if error is not None:
                 if on_error == "fail":
                     raise error
@@ -151,8 +164,7 @@ def extract_frames(videos_dir: str | os.PathLike, out: str | os.PathLike, spec: 
         f.attrs["rejected_ids"] = json.dumps([r["video_id"] for r in rejected])
         f.attrs["fallbacks"] = len(fallbacks)
     write_json(out.parent / "rejected.json", rejected)
-    return {"videos": len(paths) - len(rejected), "frames": n_frames, "rejected": rejected,
-            "fallbacks": fallbacks}
+    return {"videos": len(paths) - len(rejected), "frames": n_frames, "rejected": rejected, "fallbacks": fallbacks}
 
 
 class FrameReader(H5Reader):

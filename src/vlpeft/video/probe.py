@@ -72,8 +72,9 @@ def _probe_torchcodec(path: Path) -> VideoInfo:
         w, h = h, w
     start, end = float(m.begin_stream_seconds or 0.0), float(m.end_stream_seconds or 0.0)
     n = int(m.num_frames or 0)
-    return VideoInfo(path, w, h, n / (end - start) if end > start else 0.0, n, end - start, rotation,
-                     start, "torchcodec", decoder)
+    return VideoInfo(
+        path, w, h, n / (end - start) if end > start else 0.0, n, end - start, rotation, start, "torchcodec", decoder
+    )
 
 
 def _probe_pyav(path: Path) -> VideoInfo:
@@ -105,8 +106,7 @@ def _probe_pyav(path: Path) -> VideoInfo:
     last_gap = starts[-1] - starts[-2] if len(starts) > 1 else 0.0
     end = max(max(ends), starts[-1] + (last_gap if max(ends) <= starts[-1] else 0.0))
     n = len(starts)
-    return VideoInfo(path, w, h, n / (end - start) if end > start else 0.0, n, end - start, rotation,
-                     start, "pyav")
+    return VideoInfo(path, w, h, n / (end - start) if end > start else 0.0, n, end - start, rotation, start, "pyav")
 
 
 def _reason(e: Exception, path: Path) -> str:
@@ -136,6 +136,5 @@ def probe_video(path: str | os.PathLike, prober: str = "torchcodec") -> VideoInf
             raise ValueError(f"{path}: not a readable video ({reason})") from None
         info = dataclasses.replace(info, note=f"torchcodec could not probe it ({reason})")
     if info.fps <= 0 or info.duration <= 0 or info.num_frames <= 0:
-        raise ValueError(f"{path}: empty video (fps={info.fps}, duration={info.duration}, "
-                         f"frames={info.num_frames})")
+        raise ValueError(f"{path}: empty video (fps={info.fps}, duration={info.duration}, frames={info.num_frames})")
     return info

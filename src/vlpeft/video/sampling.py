@@ -29,8 +29,9 @@ def _check(num_frames: int | None, sample_fps: float | None) -> None:
         raise ValueError(f"fps must be positive, got {sample_fps}")
 
 
-def target_times(start: float, end: float, *, num_frames: int | None = None,
-                 sample_fps: float | None = None) -> np.ndarray:
+def target_times(
+    start: float, end: float, *, num_frames: int | None = None, sample_fps: float | None = None
+) -> np.ndarray:
     """Target times (seconds) in [start, end) for one of the two modes."""
     _check(num_frames, sample_fps)
     span = end - start
@@ -51,8 +52,9 @@ def frames_shown_at(pts: np.ndarray, times: np.ndarray) -> np.ndarray:
     return np.clip(idx, 0, len(pts) - 1).astype(np.int64)
 
 
-def sample_indices(pts: np.ndarray, end: float, *, num_frames: int | None = None,
-                   sample_fps: float | None = None) -> np.ndarray:
+def sample_indices(
+    pts: np.ndarray, end: float, *, num_frames: int | None = None, sample_fps: float | None = None
+) -> np.ndarray:
     """Indices (into ``pts``, non-decreasing) of the frames to keep. ``pts``: presentation times of
     every frame in increasing order; ``end``: end of the stream (last pts + its duration). Indices
     repeat when the video has fewer frames than targets, so ``num_frames`` always gives N frames."""

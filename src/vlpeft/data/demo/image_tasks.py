@@ -9,7 +9,7 @@ steers yes/no questions so that their answers come out balanced.
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .sampling import check_count, draw_balanced
 from .scene import COLORS, NUMBER_WORDS, PLURAL, RELATIONS, SHAPES, Obj, Scene, relation

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import warnings
-from typing import Any, Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Maker = TypeVar("Maker")

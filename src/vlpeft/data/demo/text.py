@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 from .scene import NUMBER_WORDS, PLURAL, RELATIONS, Scene, relation
 

@@ -8,7 +8,7 @@ video, then near misses). The position of the correct choice is balanced over ea
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .sampling import check_count, draw_balanced
 from .scene import COLORS, SHAPES

@@ -16,8 +16,9 @@ from .video import video_caption_reader, video_qa_reader
 
 _QA_ROLES = ("train", "val", "subtitles")
 READERS: dict[str, ReaderSpec] = {
-    "vqa": ReaderSpec("vqa", ("vqa",), ("train", "val", "test"), read_vqa,
-                      optional_roles=("official_train", "official_val")),
+    "vqa": ReaderSpec(
+        "vqa", ("vqa",), ("train", "val", "test"), read_vqa, optional_roles=("official_train", "official_val")
+    ),
     "gqa": ReaderSpec("gqa", ("gqa",), ("train", "valid", "testdev"), read_gqa),
     "nlvr": ReaderSpec("nlvr", ("nlvr",), ("train", "val", "test"), read_nlvr),
     "caption": ReaderSpec("caption", ("caption",), ("karpathy",), read_caption),
@@ -30,5 +31,18 @@ READERS: dict[str, ReaderSpec] = {
 from .build import prepare, read_dataset  # noqa: E402  (build reads READERS)
 from .features import FORMATS, convert_features  # noqa: E402
 
-__all__ = ["READERS", "ReaderSpec", "ReadResult", "DataManifest", "DatasetFiles", "FileEntry", "Finding",
-           "load_manifest", "check_manifest", "prepare", "read_dataset", "convert_features", "FORMATS"]
+__all__ = [
+    "READERS",
+    "ReaderSpec",
+    "ReadResult",
+    "DataManifest",
+    "DatasetFiles",
+    "FileEntry",
+    "Finding",
+    "load_manifest",
+    "check_manifest",
+    "prepare",
+    "read_dataset",
+    "convert_features",
+    "FORMATS",
+]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .manifest import DatasetFiles
 
@@ -42,5 +42,7 @@ class ReaderSpec:
         """Every role this reader needs is declared in the manifest (a typo is caught here)."""
         missing = [r for r in self.required_roles if r not in files.manifest.files]
         if missing:
-            raise ValueError(f"{files.manifest.origin}: reader {self.name!r} needs files with roles "
-                             f"{', '.join(missing)} (declared: {', '.join(files.manifest.files)})")
+            raise ValueError(
+                f"{files.manifest.origin}: reader {self.name!r} needs files with roles "
+                f"{', '.join(missing)} (declared: {', '.join(files.manifest.files)})"
+            )

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from vlpeft.io import read_jsonl, sha256_file, write_json, write_jsonl
 from vlpeft.progress import progress_bar as tqdm
@@ -43,13 +44,15 @@ def manifest_path(name: str | os.PathLike, manifest_dir: str | os.PathLike = DEF
     candidate = Path(manifest_dir) / f"{name}.yaml"
     if not candidate.is_file():
         known = sorted(f.stem for f in Path(manifest_dir).glob("*.yaml")) if Path(manifest_dir).is_dir() else []
-        raise FileNotFoundError(f"{candidate}: no data manifest for {str(name)!r} "
-                                f"(known in {manifest_dir}: {', '.join(known) or 'none'})")
+        raise FileNotFoundError(
+            f"{candidate}: no data manifest for {str(name)!r} (known in {manifest_dir}: {', '.join(known) or 'none'})"
+        )
     return candidate
 
 
-def read_dataset(manifest: DataManifest, root: str | os.PathLike, *, progress: bool = False,
-                 **options: Any) -> ReadResult:
+def read_dataset(
+    manifest: DataManifest, root: str | os.PathLike, *, progress: bool = False, **options: Any
+) -> ReadResult:
     """Run the reader of ``manifest`` on the files under ``root`` (options it does not take are ignored)."""
     if manifest.reader not in READERS:
         raise ValueError(f"{manifest.origin}: unknown reader {manifest.reader!r} (known: {', '.join(READERS)})")
@@ -72,23 +75,30 @@ def file_digests(m: DataManifest, root: str | os.PathLike) -> dict[str, dict[str
         path = Path(root) / e.path
         digest = sha256_file(path) if e.type == "file" and path.is_file() else None
         if e.sha256 is not None and digest is not None and digest != e.sha256:
-            raise ValueError(f"{path}: sha256 {digest} differs from the one pinned in {m.origin} ({e.sha256}); "
-                             "a different release or a corrupt copy")
+            raise ValueError(
+                f"{path}: sha256 {digest} differs from the one pinned in {m.origin} ({e.sha256}); "
+                "a different release or a corrupt copy"
+            )
         out[role] = {"path": e.path, "sha256": digest, "pinned": e.sha256}
     return out
 
 
-def _dataset_entry(m: DataManifest, result: ReadResult, options: dict[str, Any],
-                   digests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _dataset_entry(
+    m: DataManifest, result: ReadResult, options: dict[str, Any], digests: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     spec = READERS[m.reader]
-    return {"reader": m.reader, "manifest": Path(m.origin).name, "tasks": list(spec.tasks),
-            "options": {k: v for k, v in options.items() if k in spec.options},
-            "files": digests, "notes": result.notes}
+    return {
+        "reader": m.reader,
+        "manifest": Path(m.origin).name,
+        "tasks": list(spec.tasks),
+        "options": {k: v for k, v in options.items() if k in spec.options},
+        "files": digests,
+        "notes": result.notes,
+    }
 
 
 def _task_entry(m: DataManifest, result: ReadResult, task: str) -> dict[str, Any]:
-    sources = {split: [m.files[role].path for role in roles]
-               for split, roles in result.split_sources[task].items()}
+    sources = {split: [m.files[role].path for role in roles] for split, roles in result.split_sources[task].items()}
     return {"dataset": m.dataset, "split_sources": sources, "dropped": result.dropped.get(task, {})}
 
 
@@ -98,8 +108,9 @@ def _previous(out: Path) -> dict[str, Any]:
         return {}
     doc = json.loads(path.read_text(encoding="utf-8"))
     if doc.get("generator") != GENERATOR:
-        raise ValueError(f"{path}: this folder holds data from {doc.get('generator')!r}; "
-                         f"prepare real data into another folder")
+        raise ValueError(
+            f"{path}: this folder holds data from {doc.get('generator')!r}; prepare real data into another folder"
+        )
     return doc
 
 
@@ -128,9 +139,15 @@ def _collect_ids(out: Path, tasks: Iterable[str], progress: bool) -> tuple[dict,
     return as_lists(images), as_lists(videos), examples, digests
 
 
-def prepare(datasets: Iterable[str | os.PathLike], root: str | os.PathLike, out: str | os.PathLike, *,
-            manifest_dir: str | os.PathLike = DEFAULT_MANIFEST_DIR, progress: bool = True,
-            **options: Any) -> dict[str, Any]:
+def prepare(
+    datasets: Iterable[str | os.PathLike],
+    root: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    manifest_dir: str | os.PathLike = DEFAULT_MANIFEST_DIR,
+    progress: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
     """Read ``datasets`` (names in ``manifest_dir`` or manifest paths) from ``root``, write their
     annotations and ``manifest.json`` into ``out``, and return the manifest.
 
@@ -151,8 +168,7 @@ def prepare(datasets: Iterable[str | os.PathLike], root: str | os.PathLike, out:
     out = Path(out)
     previous = _previous(out)
     (out / "manifest.json").unlink(missing_ok=True)
-    datasets_doc = {name: d for name, d in previous.get("datasets", {}).items()
-                    if not set(d["tasks"]) & set(owner)}
+    datasets_doc = {name: d for name, d in previous.get("datasets", {}).items() if not set(d["tasks"]) & set(owner)}
     tasks_doc = {t: d for t, d in previous.get("tasks", {}).items() if d["dataset"] in datasets_doc}
     for m, result in results:
         datasets_doc[m.dataset] = _dataset_entry(m, result, options, digests[m.dataset])
@@ -161,8 +177,15 @@ def prepare(datasets: Iterable[str | os.PathLike], root: str | os.PathLike, out:
                 write_jsonl(out / "annotations" / task / f"{split}.jsonl", splits[split])
             tasks_doc[task] = _task_entry(m, result, task)
     images, videos, examples, digests = _collect_ids(out, tasks_doc, progress)
-    manifest = {"generator": GENERATOR, "version": VERSION, "datasets": dict(sorted(datasets_doc.items())),
-                "tasks": dict(sorted(tasks_doc.items())), "images": images, "videos": videos,
-                "examples": examples, "sha256": digests}
+    manifest = {
+        "generator": GENERATOR,
+        "version": VERSION,
+        "datasets": dict(sorted(datasets_doc.items())),
+        "tasks": dict(sorted(tasks_doc.items())),
+        "images": images,
+        "videos": videos,
+        "examples": examples,
+        "sha256": digests,
+    }
     write_json(out / "manifest.json", manifest)
     return manifest

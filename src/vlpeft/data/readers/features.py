@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import h5py
 import numpy as np
@@ -69,8 +70,9 @@ class SourceFormat:
 
 FORMATS = {
     "value-npz": SourceFormat("video", "ViT-B/32", "value-release", ".npz", _load_npz, "*/clip-vit"),
-    "vladapter-h5": SourceFormat("image", "RN101", "vl-adapter-release", ".h5", _load_h5,
-                                 "*/clip_features/data_clip_RN101_att"),
+    "vladapter-h5": SourceFormat(
+        "image", "RN101", "vl-adapter-release", ".h5", _load_h5, "*/clip_features/data_clip_RN101_att"
+    ),
 }
 
 
@@ -86,7 +88,9 @@ def feature_folders(srcs: Sequence[Path], fmt: SourceFormat) -> list[Path]:
             continue
         nested = sorted(p for p in src.glob(fmt.layout) if p.is_dir())
         if not nested:
-            raise ValueError(f"{src}: no *{fmt.suffix} feature files, and no {fmt.layout}/ folders of the release layout")
+            raise ValueError(
+                f"{src}: no *{fmt.suffix} feature files, and no {fmt.layout}/ folders of the release layout"
+            )
         folders += nested
     return folders
 
@@ -122,8 +126,10 @@ def _source_files(srcs: Sequence[Path], fmt: SourceFormat, ids: Iterable[str] | 
     wanted = sorted(set(ids))
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise FileNotFoundError(f"{', '.join(map(str, srcs))}: {len(missing)} of {len(wanted)} ids have no "
-                                f"{fmt.suffix} file (first: {', '.join(missing[:5])})")
+        raise FileNotFoundError(
+            f"{', '.join(map(str, srcs))}: {len(missing)} of {len(wanted)} ids have no "
+            f"{fmt.suffix} file (first: {', '.join(missing[:5])})"
+        )
     return {i: found[i] for i in wanted}
 
 
@@ -136,10 +142,17 @@ def _check_shape(arr: np.ndarray, path: Path, fmt: SourceFormat, dim: int | None
         raise ValueError(f"{path}: feature dim {arr.shape[1]} differs from the first file's {dim}")
 
 
-def convert_features(fmt: str, src: str | os.PathLike | Sequence[str | os.PathLike], out: str | os.PathLike, *,
-                     ids: Iterable[str] | None = None, archive: str | os.PathLike | None = None,
-                     checkpoint_sha256: str | None = None, encoder: str | None = None,
-                     progress: bool = True) -> dict[str, Any]:
+def convert_features(
+    fmt: str,
+    src: str | os.PathLike | Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    ids: Iterable[str] | None = None,
+    archive: str | os.PathLike | None = None,
+    checkpoint_sha256: str | None = None,
+    encoder: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Write the features of ``ids`` (default: every file) found in the folder(s) ``src`` to ``out``
     atomically. Returns ``{"items", "dim", "kind", "encoder", "checkpoint_sha256"}``."""
     if fmt not in FORMATS:

@@ -87,10 +87,12 @@ def _bar(records: list[dict], what: str, progress: bool):
 
 def _label(rec: dict, path: Path, index: int) -> dict[str, float]:
     label = field(rec, VQA_LABEL, path, index)
-    if not isinstance(label, dict) or not all(isinstance(s, (int, float)) and not isinstance(s, bool)
-                                              and 0 <= s <= 1 for s in label.values()):
-        raise RecordError(f"{path}: record {index}: {VQA_LABEL!r} should map answers to scores in [0, 1], "
-                          f"got {label!r}")
+    if not isinstance(label, dict) or not all(
+        isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s <= 1 for s in label.values()
+    ):
+        raise RecordError(
+            f"{path}: record {index}: {VQA_LABEL!r} should map answers to scores in [0, 1], got {label!r}"
+        )
     return {str(a): float(s) for a, s in label.items()}
 
 
@@ -118,10 +120,13 @@ class _OfficialAnswers:
             self._table = self._load()
         if qid not in self._table:
             roles = [r for r in VQA_OFFICIAL_ROLES if r in self.files.manifest.files]
-            hint = "; ".join(f"{self.files.manifest.files[r].path}: {where_to_get(self.files.manifest.files[r])}"
-                             for r in roles)
-            raise RecordError(f"{path}: record {index} (question_id {qid}): no {VQA_ANSWERS!r} in the record "
-                              f"and none in the official annotations ({hint or 'none declared'})")
+            hint = "; ".join(
+                f"{self.files.manifest.files[r].path}: {where_to_get(self.files.manifest.files[r])}" for r in roles
+            )
+            raise RecordError(
+                f"{path}: record {index} (question_id {qid}): no {VQA_ANSWERS!r} in the record "
+                f"and none in the official annotations ({hint or 'none declared'})"
+            )
         return self._table[qid]
 
     def _load(self) -> dict[str, list[str]]:
@@ -142,14 +147,19 @@ def read_vqa(files: DatasetFiles, progress: bool = False) -> ReadResult:
         path, records = _records(files, role)
         rows, empty = [], 0
         for i, rec in _bar(records, f"vqa {split}", progress):
-            row = {"id": id_field(rec, VQA_QID, path, i), "image_id": id_field(rec, VQA_IMAGE, path, i),
-                   "question": text_field(rec, VQA_QUESTION, path, i), "label": _label(rec, path, i),
-                   **{k: rec[k] for k in VQA_EXTRA if k in rec}}
+            row = {
+                "id": id_field(rec, VQA_QID, path, i),
+                "image_id": id_field(rec, VQA_IMAGE, path, i),
+                "question": text_field(rec, VQA_QUESTION, path, i),
+                "label": _label(rec, path, i),
+                **{k: rec[k] for k in VQA_EXTRA if k in rec},
+            }
             # An empty soft label (no answer in VL-T5's vocabulary) stays: the original trains on it
             # with an empty target of weight 0, so it fills batch slots (docs/methods.md C.9).
             empty += split == "train" and not row["label"]
-            row["answers"] = (_answer_texts(rec[VQA_ANSWERS], path, i) if VQA_ANSWERS in rec
-                              else official.get(row["id"], path, i))
+            row["answers"] = (
+                _answer_texts(rec[VQA_ANSWERS], path, i) if VQA_ANSWERS in rec else official.get(row["id"], path, i)
+            )
             rows.append(row)
         if empty:
             result.notes.append(f"vqa {split}: {empty} records with an empty soft label kept (weight 0 in training)")
@@ -167,9 +177,15 @@ def _gqa_rows(files: DatasetFiles, role: str, progress: bool) -> tuple[list[dict
             empty += 1
             continue
         best = max(label.values())
-        rows.append({"id": id_field(rec, GQA_QID, path, i), "image_id": id_field(rec, GQA_IMAGE, path, i),
-                     "question": text_field(rec, GQA_QUESTION, path, i),
-                     "answers": sorted(a for a, s in label.items() if s == best), "label": label})
+        rows.append(
+            {
+                "id": id_field(rec, GQA_QID, path, i),
+                "image_id": id_field(rec, GQA_IMAGE, path, i),
+                "question": text_field(rec, GQA_QUESTION, path, i),
+                "answers": sorted(a for a, s in label.items() if s == best),
+                "label": label,
+            }
+        )
     return rows, empty
 
 
@@ -191,8 +207,10 @@ def _nlvr_images(rec: dict, identifier: str, path: Path, index: int) -> list[str
         return [id_field(rec, NLVR_LEFT, path, index), id_field(rec, NLVR_RIGHT, path, index)]
     stem, sep, _ = identifier.rpartition("-")  # official: "train-10171-0-0" -> "train-10171-0"
     if not sep or not stem:
-        raise RecordError(f"{path}: record {index}: cannot derive image names from identifier {identifier!r} "
-                          f"(and no {NLVR_LEFT!r}/{NLVR_RIGHT!r} keys)")
+        raise RecordError(
+            f"{path}: record {index}: cannot derive image names from identifier {identifier!r} "
+            f"(and no {NLVR_LEFT!r}/{NLVR_RIGHT!r} keys)"
+        )
     return [f"{stem}-img0", f"{stem}-img1"]
 
 
@@ -204,9 +222,14 @@ def read_nlvr(files: DatasetFiles, progress: bool = False) -> ReadResult:
         rows = []
         for i, rec in _bar(records, f"nlvr {split}", progress):
             identifier = id_field(rec, NLVR_ID, path, i)
-            rows.append({"id": identifier, "image_ids": _nlvr_images(rec, identifier, path, i),
-                         "sentence": text_field(rec, NLVR_SENTENCE, path, i),
-                         "label": parse_bool(field(rec, NLVR_LABEL, path, i), path, i)})
+            rows.append(
+                {
+                    "id": identifier,
+                    "image_ids": _nlvr_images(rec, identifier, path, i),
+                    "sentence": text_field(rec, NLVR_SENTENCE, path, i),
+                    "label": parse_bool(field(rec, NLVR_LABEL, path, i), path, i),
+                }
+            )
         result.add("nlvr", split, sort_rows(rows, str(path)), [split])
     return result
 
@@ -223,10 +246,12 @@ def read_caption(files: DatasetFiles, progress: bool = False) -> ReadResult:
         sentences = field(rec, COCO_SENTENCES, path, i)
         if not isinstance(sentences, list) or not sentences:
             raise RecordError(f"{path}: record {i}: {COCO_SENTENCES!r} should be a non-empty list")
-        captions = [text_field(s, COCO_RAW, path, i) if isinstance(s, dict) else _bad_sentence(s, path, i)
-                    for s in sentences]
-        rows[COCO_SPLIT_MAP[published]].append({"id": image_id, "image_id": image_id, "captions": captions,
-                                                **{k: rec[k] for k in COCO_EXTRA if k in rec}})
+        captions = [
+            text_field(s, COCO_RAW, path, i) if isinstance(s, dict) else _bad_sentence(s, path, i) for s in sentences
+        ]
+        rows[COCO_SPLIT_MAP[published]].append(
+            {"id": image_id, "image_id": image_id, "captions": captions, **{k: rec[k] for k in COCO_EXTRA if k in rec}}
+        )
     result = ReadResult()
     for split, split_rows in rows.items():
         result.add("caption", split, sort_rows(split_rows, str(path)), ["karpathy"])

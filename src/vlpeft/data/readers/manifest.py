@@ -32,8 +32,15 @@ from vlpeft.io import sha256_file
 
 TOP_KEYS = {"dataset": str, "reader": str, "description": str, "root": str, "files": dict}
 REQUIRED_TOP = ("dataset", "reader", "files")
-FILE_KEYS = {"path": str, "source": str, "sha256": (str, type(None)), "size": (int, type(None)),
-             "required": bool, "type": str, "note": str}
+FILE_KEYS = {
+    "path": str,
+    "source": str,
+    "sha256": (str, type(None)),
+    "size": (int, type(None)),
+    "required": bool,
+    "type": str,
+    "note": str,
+}
 REQUIRED_FILE = ("path", "source")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -102,8 +109,14 @@ def load_manifest(path: str | os.PathLike) -> DataManifest:
     files = {str(role): _file_entry(str(role), spec, str(path)) for role, spec in doc["files"].items()}
     if not files:
         raise ValueError(f"{path}: files is empty")
-    return DataManifest(dataset=doc["dataset"], reader=doc["reader"], files=files,
-                        description=doc.get("description", ""), root=doc.get("root", ""), origin=str(path))
+    return DataManifest(
+        dataset=doc["dataset"],
+        reader=doc["reader"],
+        files=files,
+        description=doc.get("description", ""),
+        root=doc.get("root", ""),
+        origin=str(path),
+    )
 
 
 def where_to_get(entry: FileEntry) -> str:
@@ -121,8 +134,9 @@ class DatasetFiles:
         try:
             return self.manifest.files[role]
         except KeyError:
-            raise KeyError(f"{self.manifest.origin}: no file with role {role!r} "
-                           f"(roles: {', '.join(self.manifest.files)})") from None
+            raise KeyError(
+                f"{self.manifest.origin}: no file with role {role!r} (roles: {', '.join(self.manifest.files)})"
+            ) from None
 
     def has(self, role: str) -> bool:
         return role in self.manifest.files and (self.root / self.manifest.files[role].path).exists()
@@ -188,11 +202,14 @@ def check_entry(dataset: str, entry: FileEntry, root: Path, hash_files: bool = T
     return Finding(dataset, entry, "ok", sha256=digest)
 
 
-def check_manifest(manifest: DataManifest, root: str | os.PathLike, hash_files: bool = True,
-                   progress: bool = False) -> list[Finding]:
+def check_manifest(
+    manifest: DataManifest, root: str | os.PathLike, hash_files: bool = True, progress: bool = False
+) -> list[Finding]:
     """Check every file of ``manifest`` under ``root`` (in manifest order)."""
     from tqdm import tqdm
 
     entries = list(manifest.files.values())
-    return [check_entry(manifest.dataset, e, Path(root), hash_files)
-            for e in tqdm(entries, desc=f"check {manifest.dataset}", unit="file", disable=not progress)]
+    return [
+        check_entry(manifest.dataset, e, Path(root), hash_files)
+        for e in tqdm(entries, desc=f"check {manifest.dataset}", unit="file", disable=not progress)
+    ]

@@ -7,8 +7,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from vlpeft.io import read_jsonl
 
@@ -45,8 +46,9 @@ def record_list(data: Any, path: Path, key: str | None = None) -> list[dict]:
             raise RecordError(f"{path}: expected a JSON object with key {key!r}")
         data = data[key]
     if not isinstance(data, list):
-        raise RecordError(f"{path}: expected a list of records{f' under {key!r}' if key else ''}, "
-                          f"got {type(data).__name__}")
+        raise RecordError(
+            f"{path}: expected a list of records{f' under {key!r}' if key else ''}, got {type(data).__name__}"
+        )
     for i, rec in enumerate(data):
         if not isinstance(rec, dict):
             raise RecordError(f"{path}: record {i}: expected a JSON object, got {type(rec).__name__}")
@@ -60,16 +62,19 @@ def field(rec: dict, names: str | Sequence[str], path: Path, index: int) -> Any:
         if name in rec:
             return rec[name]
     expected = repr(names[0]) if len(names) == 1 else f"one of {', '.join(map(repr, names))}"
-    raise RecordError(f"{path}: record {index}: missing key {expected} "
-                      f"(keys present: {', '.join(sorted(map(str, rec))) or 'none'})")
+    raise RecordError(
+        f"{path}: record {index}: missing key {expected} (keys present: {', '.join(sorted(map(str, rec))) or 'none'})"
+    )
 
 
 def text_field(rec: dict, names: str | Sequence[str], path: Path, index: int, strip: bool = True) -> str:
     """A string field, stripped unless ``strip`` is false (video caption targets stay verbatim)."""
     value = field(rec, names, path, index)
     if not isinstance(value, str):
-        raise RecordError(f"{path}: record {index}: key {names if isinstance(names, str) else names[0]!r} "
-                          f"should be a string, got {value!r}")
+        raise RecordError(
+            f"{path}: record {index}: key {names if isinstance(names, str) else names[0]!r} "
+            f"should be a string, got {value!r}"
+        )
     return value.strip() if strip else value
 
 
@@ -98,8 +103,9 @@ def parse_span(value: Any, path: Path, index: int) -> tuple[list[float], int]:
     except (TypeError, ValueError):
         span = []
     if len(span) != 2:
-        raise RecordError(f"{path}: record {index}: bad time span {value!r} "
-                          "(expected \"start-end\" or [start, end] in seconds)")
+        raise RecordError(
+            f'{path}: record {index}: bad time span {value!r} (expected "start-end" or [start, end] in seconds)'
+        )
     bad = sum(not math.isfinite(s) for s in span)
     return [s if math.isfinite(s) else 0.0 for s in span], bad
 
@@ -112,7 +118,7 @@ def parse_bool(value: Any, path: Path, index: int) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise RecordError(f"{path}: record {index}: bad label {value!r} (expected 0/1 or \"True\"/\"False\")")
+    raise RecordError(f'{path}: record {index}: bad label {value!r} (expected 0/1 or "True"/"False")')
 
 
 def natural_key(text: str) -> tuple:

@@ -7,27 +7,53 @@ import jsonschema
 
 STR_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
 SPAN = {"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 2, "maxItems": 2}
-SUBS = {"type": "array", "items": {
-    "type": "object", "required": ["start", "end", "text"],
-    "properties": {"start": {"type": "number"}, "end": {"type": "number"}, "text": {"type": "string"}}}}
+SUBS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["start", "end", "text"],
+        "properties": {"start": {"type": "number"}, "end": {"type": "number"}, "text": {"type": "string"}},
+    },
+}
 ID = {"type": "string", "minLength": 1}
 SCORES = {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}}
 
 ROW_SCHEMAS = {
     # label may be empty outside train (VQA questions whose answers are out of VL-T5's vocabulary:
     # scored on the raw answers, never trained on)
-    "image_qa": {"required": ["id", "image_id", "question", "answers", "label"], "properties": {
-        "id": ID, "image_id": ID, "question": {"type": "string"}, "answers": STR_LIST, "label": SCORES}},
-    "nlvr": {"required": ["id", "image_ids", "sentence", "label"], "properties": {
-        "id": ID, "image_ids": {**STR_LIST, "minItems": 2, "maxItems": 2}, "sentence": {"type": "string"},
-        "label": {"type": "boolean"}}},
-    "caption": {"required": ["id", "image_id", "captions"], "properties": {
-        "id": ID, "image_id": ID, "captions": STR_LIST}},
-    "video_qa": {"required": ["id", "video_id", "question", "choices", "answer_idx", "ts", "subtitles"],
-                 "properties": {"id": ID, "video_id": ID, "question": {"type": "string"}, "choices": STR_LIST,
-                                "answer_idx": {"type": "integer", "minimum": 0}, "ts": SPAN, "subtitles": SUBS}},
-    "video_caption": {"required": ["id", "video_id", "ts", "subtitles", "captions"], "properties": {
-        "id": ID, "video_id": ID, "ts": SPAN, "subtitles": SUBS, "captions": STR_LIST}},
+    "image_qa": {
+        "required": ["id", "image_id", "question", "answers", "label"],
+        "properties": {"id": ID, "image_id": ID, "question": {"type": "string"}, "answers": STR_LIST, "label": SCORES},
+    },
+    "nlvr": {
+        "required": ["id", "image_ids", "sentence", "label"],
+        "properties": {
+            "id": ID,
+            "image_ids": {**STR_LIST, "minItems": 2, "maxItems": 2},
+            "sentence": {"type": "string"},
+            "label": {"type": "boolean"},
+        },
+    },
+    "caption": {
+        "required": ["id", "image_id", "captions"],
+        "properties": {"id": ID, "image_id": ID, "captions": STR_LIST},
+    },
+    "video_qa": {
+        "required": ["id", "video_id", "question", "choices", "answer_idx", "ts", "subtitles"],
+        "properties": {
+            "id": ID,
+            "video_id": ID,
+            "question": {"type": "string"},
+            "choices": STR_LIST,
+            "answer_idx": {"type": "integer", "minimum": 0},
+            "ts": SPAN,
+            "subtitles": SUBS,
+        },
+    },
+    "video_caption": {
+        "required": ["id", "video_id", "ts", "subtitles", "captions"],
+        "properties": {"id": ID, "video_id": ID, "ts": SPAN, "subtitles": SUBS, "captions": STR_LIST},
+    },
 }
 
 _VALIDATORS = {fam: jsonschema.Draft7Validator({"type": "object", **s}) for fam, s in ROW_SCHEMAS.items()}

@@ -114,13 +114,23 @@ def video_qa_reader(task: str, num_choices: int):
             video, raw_ts = id_field(rec, QA_VIDEO, path, i), field(rec, QA_TS, path, i)
             answer = field(rec, QA_ANSWER, path, i)
             if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < num_choices:
-                raise RecordError(f"{path}: record {i}: {QA_ANSWER!r} should be an integer in 0..{num_choices - 1}, "
-                                  f"got {answer!r}")
+                raise RecordError(
+                    f"{path}: record {i}: {QA_ANSWER!r} should be an integer in 0..{num_choices - 1}, got {answer!r}"
+                )
             choices = [text_field(rec, QA_CHOICE.format(k), path, i).strip(". ") for k in range(num_choices)]
-            return [{"id": id_field(rec, QA_ID, path, i), "video_id": video,
-                     "question": text_field(rec, QA_QUESTION, path, i), "choices": choices, "answer_idx": answer,
-                     "ts": ctx.span(raw_ts, path, i), "ts_text": str(raw_ts), "subtitles": ctx.subs(video, path, i),
-                     **{k: rec[k] for k in QA_EXTRA if k in rec}}]
+            return [
+                {
+                    "id": id_field(rec, QA_ID, path, i),
+                    "video_id": video,
+                    "question": text_field(rec, QA_QUESTION, path, i),
+                    "choices": choices,
+                    "answer_idx": answer,
+                    "ts": ctx.span(raw_ts, path, i),
+                    "ts_text": str(raw_ts),
+                    "subtitles": ctx.subs(video, path, i),
+                    **{k: rec[k] for k in QA_EXTRA if k in rec},
+                }
+            ]
 
         return _read_splits(task, files, ctx, rows_of)
 
@@ -130,8 +140,10 @@ def video_qa_reader(task: str, num_choices: int):
 def _descs(rec: dict, path: Path, index: int) -> list[tuple[str, str]]:
     descs = field(rec, CAP_DESCS, path, index)
     if not isinstance(descs, list) or not descs:
-        raise RecordError(f"{path}: record {index}: {CAP_DESCS!r} should be a non-empty list "
-                          "(test files without descriptions cannot be read: use train/val)")
+        raise RecordError(
+            f"{path}: record {index}: {CAP_DESCS!r} should be a non-empty list "
+            "(test files without descriptions cannot be read: use train/val)"
+        )
     out = []
     for d in descs:
         if not isinstance(d, dict):
@@ -152,8 +164,13 @@ def video_caption_reader(task: str):
         def rows_of(rec: dict, path: Path, i: int) -> list[dict]:
             video = id_field(rec, CAP_VIDEO, path, i)
             raw_ts = rec[CAP_TS] if CAP_TS in rec else [0.0, field(rec, CAP_DURATION, path, i)]
-            base = {"video_id": video, "ts": ctx.span(raw_ts, path, i), "ts_text": str(raw_ts),
-                    "subtitles": ctx.subs(video, path, i), "clip_id": id_field(rec, CAP_CLIP, path, i)}
+            base = {
+                "video_id": video,
+                "ts": ctx.span(raw_ts, path, i),
+                "ts_text": str(raw_ts),
+                "subtitles": ctx.subs(video, path, i),
+                "clip_id": id_field(rec, CAP_CLIP, path, i),
+            }
             descs = _descs(rec, path, i)
             if video_captions == "per_clip":
                 return [{**base, "id": base["clip_id"], "captions": [text for _, text in descs]}]
@@ -164,4 +181,3 @@ def video_caption_reader(task: str):
         return result
 
     return read
-
