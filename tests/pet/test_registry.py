@@ -18,15 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_registry_name_applies_and_the_default_config_trains_each():
     """Each name builds its method (recorded under that name, something trainable, not everything), and
-    the default config's image group lists exactly the registry's methods (the papers' table rows)."""
+    the full demo grid's image group lists exactly the registry's methods (the papers' table rows)."""
     for name in METHODS:
         model = tiny("bart")
         apply_method(model, name, ["vqa", "gqa"])
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         assert model.pet_info["method"] == name and 0 < trainable, name
         assert trainable < sum(p.numel() for p in model.parameters()) or name == "full_finetuning", name
-    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    assert sorted(default["groups"]["image"]["methods"]) == sorted(METHODS)
+    full = yaml.safe_load((ROOT / "config" / "demo_full.yaml").read_text())
+    assert sorted(full["groups"]["image"]["methods"]) == sorted(METHODS)
 
 
 def test_every_method_records_lr_and_task_prompt():
