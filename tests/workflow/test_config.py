@@ -95,7 +95,7 @@ BROKEN = [
     ("missing_backbone_path", "backbones: {bart: ./no/such/bart}", "backbones.bart", "./no/such/bart"),
     ("missing_clip_checkpoint", "clip: {image: ./no/such/RN101.pt}", "clip.image", "./no/such/RN101.pt"),
     ("missing_grad_clip", "train: {grad_clip: null}", "train.grad_clip", "grad_clip"),
-    ("batch_size_without_backbone", "train: {batch_size: {bart: 8, t5: null}}", "train.batch_size.t5", "t5"),
+    ("batch_size_without_backbone", "train: {batch_size: {bart: null, t5: 8}}", "train.batch_size.bart", "bart"),
     ("unknown_top_level_key", "bogus_key: 1", "bogus_key", "bogus_key"),
     ("epochs_zero", "train: {epochs: 0}", "train.epochs", "0"),
     ("bad_device", "train: {device: gpu}", "train.device", "gpu"),
