@@ -81,6 +81,7 @@ def image_blobs(path: Path) -> list[Blob]:
 
 # ----- image questions ---------------------------------------------------------------------------
 
+
 def _delta(a: Blob, b: Blob, rel: str) -> float:
     """How far ``a`` is <rel> ``b`` (positive: it is)."""
     return {"to the left of": b.x - a.x, "to the right of": a.x - b.x, "above": b.y - a.y, "below": a.y - b.y}[rel]
@@ -93,8 +94,9 @@ def _one(blobs: list[Blob], **attrs) -> Blob:
 
 
 def _related(blobs: list[Blob], anchor: Blob, rel: str, margin: float, shape: str | None = None) -> list[Blob]:
-    return [b for b in blobs if b is not anchor and (shape is None or b.shape == shape)
-            and _delta(b, anchor, rel) > margin]
+    return [
+        b for b in blobs if b is not anchor and (shape is None or b.shape == shape) and _delta(b, anchor, rel) > margin
+    ]
 
 
 def answer_image_question(q: str, blobs: list[Blob], size: int) -> str:
@@ -165,6 +167,7 @@ def mentioned_objects(caption: str) -> list[str]:
 
 
 # ----- videos ---------------------------------------------------------------------------------------
+
 
 class VideoPixels:
     """Decoded frames of one MP4 and what each colour does over time."""

@@ -23,9 +23,23 @@ def test_same_seed_gives_identical_bytes(tiny_world: Path, tmp_path: Path) -> No
     """A second run in a fresh process (another hash seed) through the CLI gives the same bytes."""
     m = json.loads((tiny_world / "manifest.json").read_text())
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in m["params"].items()]
-    subprocess.run([sys.executable, "-m", "vlpeft", "demo", "--out", str(tmp_path / "again"), "--no-progress",
-                    f"--seed={m['seed']}", f"--size={m['size']}", *flags],
-                   check=True, env={**os.environ, "PYTHONHASHSEED": "random"}, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vlpeft",
+            "demo",
+            "--out",
+            str(tmp_path / "again"),
+            "--no-progress",
+            f"--seed={m['seed']}",
+            f"--size={m['size']}",
+            *flags,
+        ],
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "random"},
+        capture_output=True,
+    )
     first, second = tree(tiny_world), tree(tmp_path / "again")
     assert sorted(first) == sorted(second)
     differing = [name for name in first if first[name] != second[name]]

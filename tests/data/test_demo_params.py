@@ -18,19 +18,22 @@ def test_presets_only_use_known_parameters() -> None:
     assert resolve("small", vqa_train=7)["vqa_train"] == 7
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"size": "huge"}, "unknown demo size 'huge'"),
-    ({"bogus_count": 3}, "unknown demo parameter(s) 'bogus_count'"),
-    ({"vqa_train": "many"}, "'vqa_train' must be int"),
-    ({"vqa_train": 2.5}, "'vqa_train' must be int"),
-    ({"vqa_noise": True}, "'vqa_noise' must be float"),
-    ({"tvqa_val": -1}, "'tvqa_val' = -1: must not be negative"),
-    ({"caption_train": 13}, "'caption_train' = 13: one caption row per image"),
-    ({"video_size": 63}, "'video_size' = 63: must be even"),
-    ({"min_steps": 6, "max_steps": 5}, "'min_steps' = 6"),
-    ({"video_seconds": 0.5}, "'video_seconds' = 0.5: too short"),
-    ({"video_caption_refs": 9}, "'video_caption_refs' = 9"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"size": "huge"}, "unknown demo size 'huge'"),
+        ({"bogus_count": 3}, "unknown demo parameter(s) 'bogus_count'"),
+        ({"vqa_train": "many"}, "'vqa_train' must be int"),
+        ({"vqa_train": 2.5}, "'vqa_train' must be int"),
+        ({"vqa_noise": True}, "'vqa_noise' must be float"),
+        ({"tvqa_val": -1}, "'tvqa_val' = -1: must not be negative"),
+        ({"caption_train": 13}, "'caption_train' = 13: one caption row per image"),
+        ({"video_size": 63}, "'video_size' = 63: must be even"),
+        ({"min_steps": 6, "max_steps": 5}, "'min_steps' = 6"),
+        ({"video_seconds": 0.5}, "'video_seconds' = 0.5: too short"),
+        ({"video_caption_refs": 9}, "'video_caption_refs' = 9"),
+    ],
+)
 def test_bad_options_give_a_clear_error(tmp_path: Path, kwargs: dict, message: str) -> None:
     kwargs = {"size": "tiny", **kwargs}
     with pytest.raises(ValueError) as err:
@@ -47,8 +50,26 @@ def test_bad_seed_is_rejected(tmp_path: Path) -> None:
 def test_cli_generates_with_flag_overrides(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in MICRO.items()]
     out = tmp_path / "world"
-    assert main(["demo", "--out", str(out), "--seed", "3", "--size", "tiny", "--no-progress",
-                 *flags, "--vqa-train", "3", "--vqa-answers", "5"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--size",
+                "tiny",
+                "--no-progress",
+                *flags,
+                "--vqa-train",
+                "3",
+                "--vqa-answers",
+                "5",
+            ]
+        )
+        == 0
+    )
     m = manifest(out)
     assert m["seed"] == 3 and m["params"]["vqa_train"] == 3 and m["examples"]["vqa"]["train"] == 3
     assert all(len(ex["answers"]) == 5 for ex in rows(out, "vqa", "train"))

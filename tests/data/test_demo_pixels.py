@@ -87,8 +87,11 @@ def _choice_from_pixels(ex: dict, v: VideoPixels) -> str | None:
         return "it does not move" if d == "still" else d
     if qtype == "moving_color":
         direction = re.search(r"moves (?:to the )?(\w+)\?", q)[1]
-        movers = [c for c in sorted(set().union(*(v.present(i) for i in v.frames_in(t0, t1))))
-                  if v.motion(c, t0, t1) == direction]
+        movers = [
+            c
+            for c in sorted(set().union(*(v.present(i) for i in v.frames_in(t0, t1))))
+            if v.motion(c, t0, t1) == direction
+        ]
         assert len(movers) == 1
         return movers[0]
     if qtype == "moved_object":

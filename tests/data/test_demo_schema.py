@@ -14,9 +14,16 @@ from vlpeft.tasks import SPLITS, TASKS, source_text, target_texts, visual_ids
 
 # The schemas of the tasks.py docstring, as the real-data readers check them (extra keys such as
 # question_type are allowed); the demo world also has at least one scored answer per question.
-SCHEMAS = {**ROW_SCHEMAS, "image_qa": {**ROW_SCHEMAS["image_qa"], "properties": {
-    **ROW_SCHEMAS["image_qa"]["properties"], "label": {**ROW_SCHEMAS["image_qa"]["properties"]["label"],
-                                                       "minProperties": 1}}}}
+SCHEMAS = {
+    **ROW_SCHEMAS,
+    "image_qa": {
+        **ROW_SCHEMAS["image_qa"],
+        "properties": {
+            **ROW_SCHEMAS["image_qa"]["properties"],
+            "label": {**ROW_SCHEMAS["image_qa"]["properties"]["label"], "minProperties": 1},
+        },
+    },
+}
 
 
 @pytest.mark.parametrize("task", list(TASKS))
@@ -35,8 +42,9 @@ def test_rows_follow_the_task_schema(tiny_world: Path, task: str, split: str) ->
         if spec.family == "image_qa":
             n = params["vqa_answers"] if task == "vqa" else 1
             assert len(ex["answers"]) == n
-            assert ex["label"] == {a: min(1.0, ex["answers"].count(a) / 3) if task == "vqa" else 1.0
-                                   for a in set(ex["answers"])}
+            assert ex["label"] == {
+                a: min(1.0, ex["answers"].count(a) / 3) if task == "vqa" else 1.0 for a in set(ex["answers"])
+            }
             assert all(1 <= len(a.split()) <= 3 for a in ex["answers"])
         if spec.is_video:
             assert 0 <= ex["ts"][0] < ex["ts"][1] <= params["video_seconds"]
@@ -85,8 +93,9 @@ def test_binary_answers_are_balanced(tiny_world: Path, split: str) -> None:
     labels = Counter(ex["label"] for ex in rows(tiny_world, "nlvr", split))
     assert abs(labels[True] - labels[False]) <= 1
     for task in ("vqa", "gqa"):
-        yes_no = Counter(a for ex in rows(tiny_world, task, split) for a, s in ex["label"].items()
-                         if s == 1.0 and a in ("yes", "no"))
+        yes_no = Counter(
+            a for ex in rows(tiny_world, task, split) for a, s in ex["label"].items() if s == 1.0 and a in ("yes", "no")
+        )
         assert abs(yes_no["yes"] - yes_no["no"]) <= 1, (task, yes_no)
 
 

@@ -19,8 +19,16 @@ from vlpeft.pretrain import PretrainSettings, build_demo_backbone, span_corrupt,
 
 torch.set_num_threads(1)
 TINY = dict(vocab_size=400, d_model=32, layers=1, heads=4, d_ff=64, steps=20, batch_size=8, lr=3e-3)
-SAVED = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-         "tokenizer_config.json", "pretrain.json", "pretrain_log.jsonl", "visual_embedding.safetensors")
+SAVED = (
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "pretrain.json",
+    "pretrain_log.jsonl",
+    "visual_embedding.safetensors",
+)
 
 
 def _features(path: Path, keys: list[str], shape: tuple[int, int]) -> Path:
@@ -35,8 +43,10 @@ def _features(path: Path, keys: list[str], shape: tuple[int, int]) -> Path:
 def feature_files(world, tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("features")
     rows = {g: read_jsonl(world / "annotations" / "pretrain" / f"{g}_captions.jsonl") for g in ("image", "video")}
-    return (_features(root / "image.h5", sorted(r["image_id"] for r in rows["image"]), (49, 16)),
-            _features(root / "video.h5", sorted(r["video_id"] for r in rows["video"]), (5, 12)))
+    return (
+        _features(root / "image.h5", sorted(r["image_id"] for r in rows["image"]), (49, 16)),
+        _features(root / "video.h5", sorted(r["video_id"] for r in rows["video"]), (5, 12)),
+    )
 
 
 @pytest.fixture(scope="module", params=["t5", "bart"])
@@ -50,14 +60,26 @@ def test_corpus_reads_train_and_pretrain_only(world):
     corpus = collect_corpus(world)
     text = " ".join(corpus.tokenizer_texts())
     assert "zyzzyva" not in text  # test split never read
-    for piece in ("what color is the cube?", "a0: the red cube.", "[Subs] look at the red cube",
-                  "someone moves the blue ball", "one ball that is red", "vqa: ", "gpa: ", "[Choices]",
-                  "what shape is the red object?"):
+    for piece in (
+        "what color is the cube?",
+        "a0: the red cube.",
+        "[Subs] look at the red cube",
+        "someone moves the blue ball",
+        "one ball that is red",
+        "vqa: ",
+        "gpa: ",
+        "[Choices]",
+        "what shape is the red object?",
+    ):
         assert piece in text, piece
     assert sorted(corpus.files) == sorted(
         [f"annotations/{t}/train.jsonl" for t in ("caption", "gqa", "how2qa", "nlvr", "tvc", "tvqa", "vqa", "yc2c")]
-        + ["annotations/pretrain/image_captions.jsonl", "annotations/pretrain/image_qa.jsonl",
-           "annotations/pretrain/video_captions.jsonl"])
+        + [
+            "annotations/pretrain/image_captions.jsonl",
+            "annotations/pretrain/image_qa.jsonl",
+            "annotations/pretrain/video_captions.jsonl",
+        ]
+    )
     assert corpus.qa[0] == {"key": "pimg0", "question": "what shape is the red object?", "answer": "cube"}
 
 
@@ -115,8 +137,7 @@ def test_saved_directory_loads_offline(built):
     for i in (0, 50, 99):
         assert vocab[f"<vis_extra_id_{i}>"] == n - 1 - i
         assert vocab[f"<extra_id_{i}>"] == n - 101 - i
-    assert tok("the red cube <extra_id_0>")["input_ids"][-2:] == (
-        [vocab["<extra_id_0>"], tok.eos_token_id])
+    assert tok("the red cube <extra_id_0>")["input_ids"][-2:] == ([vocab["<extra_id_0>"], tok.eos_token_id])
     if arch == "bart":
         assert (tok.bos_token_id, tok.pad_token_id, tok.eos_token_id, tok.unk_token_id) == (0, 1, 2, 3)
         assert tok.mask_token_id == n - 201

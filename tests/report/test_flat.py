@@ -13,14 +13,32 @@ def _cell(mean):
 SUMMARY = {
     "note": "...",
     "tables": [
-        {"group": "image", "backbone": "bart", "paper_tables": [],
-         "prior": {"tasks": {"vqa": {"score": 20.0, "prediction": "yes"}}, "average": 20.0},
-         "rows": [{"method": "lora_single", "seeds": [42, 43],
-                   "headline": {"vqa": _cell(61.5), "average": _cell(61.5)},
-                   "params": {"percent": {"mean": 5.25, "n": 2, "std": 0.0, "values": [5.25, 5.25]}}}]},
-        {"group": "video", "backbone": "bart", "paper_tables": [],
-         "rows": [{"method": "adapter_single", "seeds": [42],
-                   "headline": {"tvqa": _cell(40.0), "tvc": _cell(None), "average": _cell(40.0)}}]},
+        {
+            "group": "image",
+            "backbone": "bart",
+            "paper_tables": [],
+            "prior": {"tasks": {"vqa": {"score": 20.0, "prediction": "yes"}}, "average": 20.0},
+            "rows": [
+                {
+                    "method": "lora_single",
+                    "seeds": [42, 43],
+                    "headline": {"vqa": _cell(61.5), "average": _cell(61.5)},
+                    "params": {"percent": {"mean": 5.25, "n": 2, "std": 0.0, "values": [5.25, 5.25]}},
+                }
+            ],
+        },
+        {
+            "group": "video",
+            "backbone": "bart",
+            "paper_tables": [],
+            "rows": [
+                {
+                    "method": "adapter_single",
+                    "seeds": [42],
+                    "headline": {"tvqa": _cell(40.0), "tvc": _cell(None), "average": _cell(40.0)},
+                }
+            ],
+        },
     ],
 }
 
@@ -36,16 +54,23 @@ LOG = [
 def test_flat_scores_are_method_task_score_per_table():
     flat = flat_scores(SUMMARY)
     assert flat == {
-        "image_bart": {"prior": {"vqa": 20.0, "average": 20.0},
-                       "lora_single": {"vqa": 61.5, "average": 61.5, "trainable_percent": 5.25}},
+        "image_bart": {
+            "prior": {"vqa": 20.0, "average": 20.0},
+            "lora_single": {"vqa": 61.5, "average": 61.5, "trainable_percent": 5.25},
+        },
         "video_bart": {"adapter_single": {"tvqa": 40.0, "tvc": None, "average": 40.0}},
     }
 
 
 def test_curves_per_step_and_per_epoch():
     train, epochs = curves(LOG)
-    assert [r["step"] for r in train] == [1, 2, 3] and train[1] == {"step": 2, "epoch": 0, "task": "gqa",
-                                                                     "loss": 2.0, "lr": 0.001}
+    assert [r["step"] for r in train] == [1, 2, 3] and train[1] == {
+        "step": 2,
+        "epoch": 0,
+        "task": "gqa",
+        "loss": 2.0,
+        "lr": 0.001,
+    }
     assert epochs == [
         {"epoch": 0, "train_loss": 3.0, "val_average": 20.0, "val_vqa": 10.0, "val_gqa": 30.0, "val_loss_vqa": 3.5},
         {"epoch": 1, "train_loss": 1.0, "val_average": None},
@@ -63,8 +88,22 @@ def _build(tmp_path, logs, rc=0):
         path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
         paths.append(str(path))
     out = tmp_path / "out"
-    assert main(["flat-metrics", "--summary", str(summary), "--scores-out", str(out / "scores"),
-                 "--logs", *paths, "--curves-out", str(out / "curves")]) == rc
+    assert (
+        main(
+            [
+                "flat-metrics",
+                "--summary",
+                str(summary),
+                "--scores-out",
+                str(out / "scores"),
+                "--logs",
+                *paths,
+                "--curves-out",
+                str(out / "curves"),
+            ]
+        )
+        == rc
+    )
     return out
 
 
@@ -72,7 +111,9 @@ def test_verb_writes_files_with_identical_bytes_and_drops_stale_ones(tmp_path):
     out = _build(tmp_path, {"image/bart/lora_single/seed42": LOG, "image/bart/bitfit/seed42": LOG[:2]})
     assert json.loads((out / "scores" / "image_bart.json").read_text())["lora_single"]["vqa"] == 61.5
     assert (out / "curves" / "loss" / "image_bart_lora_single_seed42.csv").read_text().splitlines()[:2] == [
-        "step,epoch,task,loss", "1,0,vqa,4.0"]
+        "step,epoch,task,loss",
+        "1,0,vqa,4.0",
+    ]
     assert (out / "curves" / "lr" / "image_bart_lora_single_seed42.csv").read_text().splitlines()[2] == "2,0.001"
     epoch = (out / "curves" / "epoch" / "image_bart_bitfit_seed42.csv").read_text()
     assert epoch == "epoch,train_loss,val_average\n0,3.0,\n"  # no validation: the column is empty

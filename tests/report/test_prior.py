@@ -14,8 +14,7 @@ from vlpeft.report.runs import Stat
 
 
 def _qa(i, answer):
-    return {"id": f"q{i}", "image_id": f"img{i}", "question": "what?", "answers": [answer] * 10,
-            "label": {answer: 1.0}}
+    return {"id": f"q{i}", "image_id": f"img{i}", "question": "what?", "answers": [answer] * 10, "label": {answer: 1.0}}
 
 
 @pytest.fixture()
@@ -26,22 +25,49 @@ def data(tmp_path):
     write_jsonl(ann / "vqa" / "train.jsonl", [_qa(i, a) for i, a in enumerate(["yes", "yes", "yes", "no", "red"])])
     write_jsonl(ann / "vqa" / "test.jsonl", [_qa(i, a) for i, a in enumerate(["yes", "no", "no", "blue"])])
     # nlvr: 2 true, 1 false on train; test 1 true of 4
-    write_jsonl(ann / "nlvr" / "train.jsonl", [{"id": f"n{i}", "image_ids": ["a", "b"], "sentence": "s", "label": v}
-                                               for i, v in enumerate([True, True, False])])
-    write_jsonl(ann / "nlvr" / "test.jsonl", [{"id": f"n{i}", "image_ids": ["a", "b"], "sentence": "s", "label": v}
-                                              for i, v in enumerate([True, False, False, False])])
+    write_jsonl(
+        ann / "nlvr" / "train.jsonl",
+        [
+            {"id": f"n{i}", "image_ids": ["a", "b"], "sentence": "s", "label": v}
+            for i, v in enumerate([True, True, False])
+        ],
+    )
+    write_jsonl(
+        ann / "nlvr" / "test.jsonl",
+        [
+            {"id": f"n{i}", "image_ids": ["a", "b"], "sentence": "s", "label": v}
+            for i, v in enumerate([True, False, False, False])
+        ],
+    )
+
     # tvqa: the answer is "a2" most often on train
-    mc = lambda i, k: {"id": f"t{i}", "video_id": "v", "question": "q", "choices": list("abcde"),  # noqa: E731
-                       "answer_idx": k, "ts": [0, 1], "subtitles": []}
+    def mc(i, k):
+        return {
+            "id": f"t{i}",
+            "video_id": "v",
+            "question": "q",
+            "choices": list("abcde"),
+            "answer_idx": k,
+            "ts": [0, 1],
+            "subtitles": [],
+        }
+
     write_jsonl(ann / "tvqa" / "train.jsonl", [mc(i, k) for i, k in enumerate([2, 2, 0, 1])])
     write_jsonl(ann / "tvqa" / "test.jsonl", [mc(i, k) for i, k in enumerate([2, 0, 0, 0, 0])])
     # caption: "a red circle" is the most frequent reference and names what most train images show
-    caps = [["a red circle", "a red circle and a blue square"], ["a red circle", "a red circle"],
-            ["a blue square", "a green triangle"]]
-    write_jsonl(ann / "caption" / "train.jsonl", [{"id": f"c{i}", "image_id": f"i{i}", "captions": c}
-                                                  for i, c in enumerate(caps)])
-    write_jsonl(ann / "caption" / "test.jsonl", [{"id": f"c{i}", "image_id": f"j{i}", "captions": c}
-                                                 for i, c in enumerate(caps)])
+    caps = [
+        ["a red circle", "a red circle and a blue square"],
+        ["a red circle", "a red circle"],
+        ["a blue square", "a green triangle"],
+    ]
+    write_jsonl(
+        ann / "caption" / "train.jsonl",
+        [{"id": f"c{i}", "image_id": f"i{i}", "captions": c} for i, c in enumerate(caps)],
+    )
+    write_jsonl(
+        ann / "caption" / "test.jsonl",
+        [{"id": f"c{i}", "image_id": f"j{i}", "captions": c} for i, c in enumerate(caps)],
+    )
     return d
 
 
@@ -64,9 +90,15 @@ def test_missing_split_names_the_file(data):
 
 
 def _run(method, seed, vqa, nlvr):
-    return {"group": "image", "backbone": "bart", "method": method, "seed": seed,
-            "params": {"trainable": 1, "total": 10, "percent": 10.0},
-            "tasks": {"vqa": {"vqa_score": vqa}, "nlvr": {"accuracy": nlvr}}, "average": (vqa + nlvr) / 2}
+    return {
+        "group": "image",
+        "backbone": "bart",
+        "method": method,
+        "seed": seed,
+        "params": {"trainable": 1, "total": 10, "percent": 10.0},
+        "tasks": {"vqa": {"vqa_score": vqa}, "nlvr": {"accuracy": nlvr}},
+        "average": (vqa + nlvr) / 2,
+    }
 
 
 def test_within_std():
@@ -77,15 +109,21 @@ def test_within_std():
 
 def test_tables_with_prior_row_and_marks(data, tmp_path):
     paths = []
-    for method, seed, vqa, nlvr in [("full_finetuning", 1, 60.0, 70.0), ("full_finetuning", 2, 64.0, 72.0),
-                                    ("adapter_single", 1, 61.0, 60.0), ("adapter_single", 2, 61.0, 62.0),
-                                    ("lora_single", 1, 40.0, 50.0), ("lora_single", 2, 42.0, 52.0)]:
+    for method, seed, vqa, nlvr in [
+        ("full_finetuning", 1, 60.0, 70.0),
+        ("full_finetuning", 2, 64.0, 72.0),
+        ("adapter_single", 1, 61.0, 60.0),
+        ("adapter_single", 2, 61.0, 62.0),
+        ("lora_single", 1, 40.0, 50.0),
+        ("lora_single", 2, 42.0, 52.0),
+    ]:
         p = tmp_path / "runs" / method / f"s{seed}.json"
         write_json(p, _run(method, seed, vqa, nlvr))
         paths.append(p)
     prior = compute_prior(data, ["vqa", "nlvr"])
-    summary = build_report(paths, tmp_path / "r", method_order=["full_finetuning", "adapter_single", "lora_single"],
-                           prior=prior)
+    summary = build_report(
+        paths, tmp_path / "r", method_order=["full_finetuning", "adapter_single", "lora_single"], prior=prior
+    )
     md = (tmp_path / "r" / "tables" / "image_bart.md").read_text()
     lines = [l for l in md.splitlines() if l.startswith("| ")]
     assert lines[1].startswith("| prior | - | 0.00 | 25.00 | 25.00 | 25.00 |")

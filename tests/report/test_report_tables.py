@@ -23,14 +23,29 @@ VQA = {42: 60.0, 43: 62.0, 9595: 64.0}
 
 
 def _image_run(method, seed, pct, vqa, shift=0.0):
-    tasks = {"vqa": {"vqa_score": vqa}, "gqa": {"exact_match": 50.0 + shift},
-             "nlvr": {"accuracy": 70.0 + shift},
-             "caption": {"CIDEr": 110.0 + shift, "BLEU-4": 30.0, "METEOR": 25.0, "ROUGE_L": 50.0,
-                         "SPICE": None, "SPICE_note": "offline"}}
+    tasks = {
+        "vqa": {"vqa_score": vqa},
+        "gqa": {"exact_match": 50.0 + shift},
+        "nlvr": {"accuracy": 70.0 + shift},
+        "caption": {
+            "CIDEr": 110.0 + shift,
+            "BLEU-4": 30.0,
+            "METEOR": 25.0,
+            "ROUGE_L": 50.0,
+            "SPICE": None,
+            "SPICE_note": "offline",
+        },
+    }
     avg = (vqa + 50 + 70 + 110 + 3 * shift) / 4
-    return {"group": "image", "backbone": "bart", "method": method, "seed": seed,
-            "params": {"trainable": round(pct * 1e4), "total": 1_000_000, "percent": pct},
-            "tasks": tasks, "average": avg}
+    return {
+        "group": "image",
+        "backbone": "bart",
+        "method": method,
+        "seed": seed,
+        "params": {"trainable": round(pct * 1e4), "total": 1_000_000, "percent": pct},
+        "tasks": tasks,
+        "average": avg,
+    }
 
 
 @pytest.fixture()
@@ -38,7 +53,15 @@ def runs(tmp_path):
     paths = []
 
     def add(data):
-        p = tmp_path / "runs" / data["group"] / data["backbone"] / data["method"] / f"seed{data['seed']}" / "metrics.json"
+        p = (
+            tmp_path
+            / "runs"
+            / data["group"]
+            / data["backbone"]
+            / data["method"]
+            / f"seed{data['seed']}"
+            / "metrics.json"
+        )
         write_json(p, data)
         paths.append(p)
 
@@ -46,16 +69,29 @@ def runs(tmp_path):
         add(_image_run("adapter_single", seed, 4.18, vqa))
     add(_image_run("my_method", 42, 1.5, 55.0, shift=1.0))
     add(_image_run("full_finetuning", 42, 100.0, 68.0))
-    add({"group": "video", "backbone": "bart", "method": "adapter_single", "seed": 42,
-         "params": {"trainable": 1, "total": 30, "percent": 3.39},
-         "tasks": {"tvqa": {"accuracy": 70.0}, "how2qa": {"accuracy": 71.0}, "tvc": {"CIDEr": 45.0},
-                   "yc2c": {"CIDEr": 150.0}}, "average": 84.0})
+    add(
+        {
+            "group": "video",
+            "backbone": "bart",
+            "method": "adapter_single",
+            "seed": 42,
+            "params": {"trainable": 1, "total": 30, "percent": 3.39},
+            "tasks": {
+                "tvqa": {"accuracy": 70.0},
+                "how2qa": {"accuracy": 71.0},
+                "tvc": {"CIDEr": 45.0},
+                "yc2c": {"CIDEr": 150.0},
+            },
+            "average": 84.0,
+        }
+    )
     return paths
 
 
 def _build(paths, out, **kw):
-    return build_report(paths, out, method_order=ORDER, paper=PAPER, paper_tables_path=PAPER_TABLES,
-                        paper_map_path=PAPER_MAP, **kw)
+    return build_report(
+        paths, out, method_order=ORDER, paper=PAPER, paper_tables_path=PAPER_TABLES, paper_map_path=PAPER_MAP, **kw
+    )
 
 
 def test_markdown_numbers_mean_std_and_paper_diff(runs, tmp_path):
@@ -87,8 +123,13 @@ def test_csv_and_tex(runs, tmp_path):
     _build(runs, tmp_path / "r")
     rows = list(csv.DictReader(io.StringIO((tmp_path / "r" / "tables" / "image_bart.csv").read_text())))
     ad = next(r for r in rows if r["method"] == "adapter_single")
-    assert (ad["seeds"], ad["vqa"], ad["vqa_std"], ad["vqa_paper"], ad["vqa_diff"]) == \
-        ("42 43 9595", "62.00", "2.00", "65.76", "-3.76")
+    assert (ad["seeds"], ad["vqa"], ad["vqa_std"], ad["vqa_paper"], ad["vqa_diff"]) == (
+        "42 43 9595",
+        "62.00",
+        "2.00",
+        "65.76",
+        "-3.76",
+    )
     assert ad["caption"] == "110.00" and ad["caption_std"] == "0.00" and ad["caption_paper"] == "114.61"
     assert ad["paper_row"] == "VL-PET/table2_image_text: VL-Adapter"
     ff = next(r for r in rows if r["method"] == "full_finetuning")
@@ -127,8 +168,11 @@ def test_outputs_are_byte_identical(runs, tmp_path):
     _build(list(reversed(runs)), tmp_path / "b")
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert {str(f) for f in files} == {
-        "metrics/summary.json", "plots/efficiency.png", "plots/efficiency.svg",
-        *(f"tables/{g}_bart.{e}" for g in ("image", "video") for e in ("md", "tex", "csv"))}
+        "metrics/summary.json",
+        "plots/efficiency.png",
+        "plots/efficiency.svg",
+        *(f"tables/{g}_bart.{e}" for g in ("image", "video") for e in ("md", "tex", "csv")),
+    }
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     assert (tmp_path / "a" / "plots" / "efficiency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -137,8 +181,14 @@ def test_outputs_are_byte_identical(runs, tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-@pytest.mark.parametrize("drop, key", [("average", "'average'"), ("params.percent", "'params.percent'"),
-                                       ("tasks.vqa.vqa_score", "'tasks.vqa.vqa_score'")])
+@pytest.mark.parametrize(
+    "drop, key",
+    [
+        ("average", "'average'"),
+        ("params.percent", "'params.percent'"),
+        ("tasks.vqa.vqa_score", "'tasks.vqa.vqa_score'"),
+    ],
+)
 def test_missing_key_names_file_and_key(tmp_path, drop, key):
     data = _image_run("bitfit", 1, 1.2, 50.0)
     parts = drop.split(".")
@@ -163,8 +213,14 @@ def test_duplicate_runs_name_both_files(tmp_path):
 
 def test_unknown_paper_table_is_an_error(runs, tmp_path):
     with pytest.raises(KeyError, match="unknown paper table"):
-        build_report(runs, tmp_path / "r", method_order=ORDER, paper={"image_bart": ["VL-PET/nope"]},
-                     paper_tables_path=PAPER_TABLES, paper_map_path=PAPER_MAP)
+        build_report(
+            runs,
+            tmp_path / "r",
+            method_order=ORDER,
+            paper={"image_bart": ["VL-PET/nope"]},
+            paper_tables_path=PAPER_TABLES,
+            paper_map_path=PAPER_MAP,
+        )
 
 
 def test_default_order_is_the_registry_then_first_seen(monkeypatch):
@@ -189,10 +245,23 @@ def test_paper_map_names_exist_in_paper_tables():
 def test_cli(runs, tmp_path, capsys):
     out = tmp_path / "cli"
     pattern = str(tmp_path / "runs" / "**" / "metrics.json")
-    rc = main(["tables", "--runs", pattern, "--out", str(out), "--method-order", ",".join(ORDER),
-               "--paper", "image_bart=VL-PET/table2_image_text", "--paper-tables", str(PAPER_TABLES),
-               "--paper-map", str(PAPER_MAP)])
+    rc = main(
+        [
+            "tables",
+            "--runs",
+            pattern,
+            "--out",
+            str(out),
+            "--method-order",
+            ",".join(ORDER),
+            "--paper",
+            "image_bart=VL-PET/table2_image_text",
+            "--paper-tables",
+            str(PAPER_TABLES),
+            "--paper-map",
+            str(PAPER_MAP),
+        ]
+    )
     assert rc == 0 and (out / "tables" / "image_bart.md").is_file()
-    assert main(["tables", "--runs", str(tmp_path / "none" / "*.json"), "--out", str(out),
-                 "--method-order", "x"]) == 1
+    assert main(["tables", "--runs", str(tmp_path / "none" / "*.json"), "--out", str(out), "--method-order", "x"]) == 1
     assert "no file matches" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import torch
 
 if TYPE_CHECKING:  # annotations only; the clip package ships no type information
     from clip.model import CLIP
+    from torchvision.transforms import Compose
 
 CLIP_CACHE = Path(os.environ.get("CLIP_CACHE", Path.home() / ".cache" / "clip"))
 
@@ -91,7 +92,7 @@ def load_clip(
     return model.eval(), squash_preprocess(model.visual.input_resolution)
 
 
-def squash_preprocess(resolution: int = 224) -> Callable[[Any], torch.Tensor]:
+def squash_preprocess(resolution: int = 224) -> Compose:
     """The papers' feature-extraction preprocessing (docs/methods.md, section C: image features):
     ``Resize((n, n))`` bicubic on the *whole* image (aspect ratio not kept), ``CenterCrop(n)`` (then
     a no-op), RGB, ``ToTensor``, CLIP mean/std. Not ``clip.load``'s transform, whose short-side

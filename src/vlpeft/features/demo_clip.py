@@ -15,9 +15,10 @@ import io
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +30,10 @@ from vlpeft.progress import progress_bar as tqdm
 
 from .clip_loader import import_clip, load_clip, squash_preprocess
 
+if TYPE_CHECKING:  # annotations only
+    from clip.model import CLIP
+    from torchvision.transforms import Compose
+
 # clip.model.CLIP(embed_dim, image_resolution, vision_layers, vision_width, vision_patch_size,
 #                 context_length, vocab_size, transformer_width, transformer_heads, transformer_layers).
 # build_model infers text heads as width // 64, so the text width is 64 (one head); context 77 and
@@ -36,10 +41,10 @@ from .clip_loader import import_clip, load_clip, squash_preprocess
 # on a 7x7 grid at 224 px; ViT width 64 (one head), patch 32 as in ViT-B/32.
 TEXT = dict(context_length=77, vocab_size=49408, transformer_width=64, transformer_heads=1, transformer_layers=1)
 CONFIGS: dict[str, dict[str, Any]] = {
-    "rn": dict(embed_dim=64, image_resolution=224, vision_layers=(1, 1, 1, 1), vision_width=8,
-               vision_patch_size=None, **TEXT),
-    "vit": dict(embed_dim=64, image_resolution=224, vision_layers=2, vision_width=64,
-                vision_patch_size=32, **TEXT),
+    "rn": dict(
+        embed_dim=64, image_resolution=224, vision_layers=(1, 1, 1, 1), vision_width=8, vision_patch_size=None, **TEXT
+    ),
+    "vit": dict(embed_dim=64, image_resolution=224, vision_layers=2, vision_width=64, vision_patch_size=32, **TEXT),
 }
 HELD_OUT_EVERY = 8  # about 1 pair in 8 is held out for the retrieval check
 
@@ -53,7 +58,7 @@ class Pair:
     captions: list[str]
 
 
-def build_demo_clip(kind: str, seed: int = 0) -> torch.nn.Module:
+def build_demo_clip(kind: str, seed: int = 0) -> CLIP:
     """A freshly initialised tiny CLIP of ``kind`` ``"rn"`` or ``"vit"`` (fp32)."""
     clip = import_clip()
     torch.manual_seed(seed)
@@ -118,7 +123,7 @@ class PixelCache:
     """The resized and centre-cropped uint8 pixels of every image, computed once; ``batch`` applies
     the rest of CLIP's preprocessing (scaling to [0, 1], mean/std) to a batch of them."""
 
-    def __init__(self, preprocess: Callable[[Image.Image], torch.Tensor]):
+    def __init__(self, preprocess: Compose):
         *resize_crop, _to_tensor, self.normalize = preprocess.transforms  # the clip package's own steps
         self.resize_crop = resize_crop
         self._pixels: dict[int, torch.Tensor] = {}
@@ -135,8 +140,15 @@ class PixelCache:
         return self.normalize(torch.stack([self(i) for i in images]).float() / 255)
 
 
-def train_clip(model: torch.nn.Module, pairs: list[Pair], preprocess: Callable[[Image.Image], torch.Tensor],
-               steps: int, seed: int, batch_size: int = 24, lr: float = 1e-3) -> list[float]:
+def train_clip(
+    model: CLIP,
+    pairs: list[Pair],
+    preprocess: Callable[[Image.Image], torch.Tensor],
+    steps: int,
+    seed: int,
+    batch_size: int = 24,
+    lr: float = 1e-3,
+) -> list[float]:
     """Contrastive training for ``steps`` steps on random batches of pairs (a random image/frame and
     a random caption of each); returns the loss of each step."""
     clip = import_clip()
@@ -162,27 +174,32 @@ def train_clip(model: torch.nn.Module, pairs: list[Pair], preprocess: Callable[[
 
 
 @torch.no_grad()
-def retrieval_accuracy(model: torch.nn.Module, pairs: list[Pair],
-                       preprocess: Callable[[Image.Image], torch.Tensor]) -> dict[str, float]:
+def retrieval_accuracy(
+    model: CLIP, pairs: list[Pair], preprocess: Callable[[Image.Image], torch.Tensor]
+) -> dict[str, float]:
     """Recall@1 among ``pairs``, each represented by the mean embedding of its images (frames) and
     by its first caption. A hit is a retrieved caption that is one of the pair's captions
     (image->text) or a retrieved pair that has the query caption (text->image), so repeated
     captions are not counted as misses; ``chance`` is the expected image->text score of a random pick."""
     clip = import_clip()
     model.eval()
-    img = torch.stack([model.encode_image(torch.stack([preprocess(i) for i in p.images])).float().mean(0)
-                       for p in pairs])
+    img = torch.stack(
+        [model.encode_image(torch.stack([preprocess(i) for i in p.images])).float().mean(0) for p in pairs]
+    )
     texts = [p.captions[0] for p in pairs]
     txt = model.encode_text(clip.tokenize(texts, truncate=True)).float()
     sim = F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
     match = torch.tensor([[t in p.captions for t in texts] for p in pairs])  # match[i, j]: text j fits pair i
     rows = torch.arange(len(pairs))
-    return {"i2t_r1": float(match[rows, sim.argmax(1)].float().mean()),
-            "t2i_r1": float(match[sim.argmax(0), rows].float().mean()),
-            "chance": float(match.float().mean()), "pairs": len(pairs)}
+    return {
+        "i2t_r1": float(match[rows, sim.argmax(1)].float().mean()),
+        "t2i_r1": float(match[sim.argmax(0), rows].float().mean()),
+        "chance": float(match.float().mean()),
+        "pairs": len(pairs),
+    }
 
 
-def save_clip(model: torch.nn.Module, path: str | os.PathLike) -> None:
+def save_clip(model: CLIP, path: str | os.PathLike) -> None:
     """Save ``model`` as OpenAI's checkpoints are stored (conv/linear/attention weights in fp16,
     via ``clip.model.convert_weights``), atomically; the bytes depend only on the tensors."""
     clip = import_clip()
@@ -195,8 +212,16 @@ def save_clip(model: torch.nn.Module, path: str | os.PathLike) -> None:
         tmp.write_bytes(buffer.getvalue())
 
 
-def _tower(kind: str, data_dir: Path, out: str | os.PathLike, steps: int, seed: int, batch_size: int,
-           backend: str, threads: int) -> dict[str, Any]:
+def _tower(
+    kind: str,
+    data_dir: Path,
+    out: str | os.PathLike,
+    steps: int,
+    seed: int,
+    batch_size: int,
+    backend: str,
+    threads: int,
+) -> dict[str, Any]:
     """Train, save and check one tower (in this process or a worker); return its report."""
     start = time.perf_counter()
     torch.set_num_threads(threads)  # CPU results (hence bytes) can depend on the thread count
@@ -208,23 +233,38 @@ def _tower(kind: str, data_dir: Path, out: str | os.PathLike, steps: int, seed: 
     losses = train_clip(model, train, preprocess, steps, seed, batch_size)
     save_clip(model, out)
     reloaded, preprocess = load_clip(out, "cpu")
-    return {**retrieval_accuracy(reloaded, held or train, preprocess),
-            "eval_split": "held_out" if held else "train",
-            "loss_first": losses[0], "loss_last": float(np.mean(losses[-10:])),
-            "train_pairs": len(train), "steps": steps, "seconds": round(time.perf_counter() - start, 1)}
+    return {
+        **retrieval_accuracy(reloaded, held or train, preprocess),
+        "eval_split": "held_out" if held else "train",
+        "loss_first": losses[0],
+        "loss_last": float(np.mean(losses[-10:])),
+        "train_pairs": len(train),
+        "steps": steps,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
 
 
 def retrieval_line(kind: str, r: dict[str, Any]) -> str:
     """The tower's retrieval next to chance, in words (the demo log and the README quote it)."""
     where = "held-out" if r["eval_split"] == "held_out" else "training (no pair held out)"
-    return (f"clip-demo {kind}: {where} retrieval R@1 image->text {r['i2t_r1']:.3f}, text->image "
-            f"{r['t2i_r1']:.3f}; chance {r['chance']:.3f} ({r['pairs']} pairs)")
+    return (
+        f"clip-demo {kind}: {where} retrieval R@1 image->text {r['i2t_r1']:.3f}, text->image "
+        f"{r['t2i_r1']:.3f}; chance {r['chance']:.3f} ({r['pairs']} pairs)"
+    )
 
 
-def prepare_demo_clip(data_dir: str | os.PathLike, out_rn: str | os.PathLike, out_vit: str | os.PathLike,
-                      steps: int = 300, seed: int = 0, batch_size: int = 24, backend: str = "torchcodec",
-                      threads: int = 1, jobs: int = 2,
-                      log: Callable[[str], None] = print) -> dict[str, Any]:
+def prepare_demo_clip(
+    data_dir: str | os.PathLike,
+    out_rn: str | os.PathLike,
+    out_vit: str | os.PathLike,
+    steps: int = 300,
+    seed: int = 0,
+    batch_size: int = 24,
+    backend: str = "torchcodec",
+    threads: int = 1,
+    jobs: int = 2,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Train and save both demo towers; return, per tower, the retrieval accuracy of the saved
     checkpoint (reloaded through ``clip.load``) on held-out pairs, the first/last loss and the time.
 
@@ -240,15 +280,18 @@ def prepare_demo_clip(data_dir: str | os.PathLike, out_rn: str | os.PathLike, ou
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(jobs, len(towers)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(jobs, len(towers)), mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
             futures = {kind: pool.submit(_tower, *a) for kind, a in args.items()}
             report = {kind: f.result() for kind, f in futures.items()}
     else:
         report = {kind: _tower(*a) for kind, a in args.items()}
     for kind, out in towers.items():
-        log(f"clip-demo {kind}: {out} " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                                   for k, v in report[kind].items()))
+        log(
+            f"clip-demo {kind}: {out} "
+            + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in report[kind].items())
+        )
         log(retrieval_line(kind, report[kind]))
     return report
 
@@ -257,19 +300,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="demo dataset folder, data/<ds>")
     parser.add_argument("--out-rn", required=True, help="output state dict of the ResNet tower (image grids)")
     parser.add_argument("--out-vit", required=True, help="output state dict of the ViT tower (video frames)")
-    parser.add_argument("--demo-steps", dest="steps", type=int, default=300,  # config clip.demo_steps
-                        help="contrastive training steps per tower (default 300: 100 left the RN tower at chance)")
+    parser.add_argument(
+        "--demo-steps",
+        dest="steps",
+        type=int,
+        default=300,  # config clip.demo_steps
+        help="contrastive training steps per tower (default 300: 100 left the RN tower at chance)",
+    )
     parser.add_argument("--batch-size", type=int, default=24, help="pairs per step (the contrastive batch)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads; the checkpoint bytes are reproducible for a given count")
-    parser.add_argument("--backend", choices=("torchcodec", "pyav", "decord"), default="torchcodec",
-                        help="video decoder tried first (config frames.backend); a bad batch falls back to the next")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="towers trained at once in worker processes (default 2; the bytes do not depend on it)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads; the checkpoint bytes are reproducible for a given count",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("torchcodec", "pyav", "decord"),
+        default="torchcodec",
+        help="video decoder tried first (config frames.backend); a bad batch falls back to the next",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="towers trained at once in worker processes (default 2; the bytes do not depend on it)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    prepare_demo_clip(args.data, args.out_rn, args.out_vit, steps=args.steps, seed=args.seed,
-                      batch_size=args.batch_size, backend=args.backend, threads=args.threads, jobs=args.jobs)
+    prepare_demo_clip(
+        args.data,
+        args.out_rn,
+        args.out_vit,
+        steps=args.steps,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        backend=args.backend,
+        threads=args.threads,
+        jobs=args.jobs,
+    )
     return 0

@@ -25,11 +25,13 @@ from vlpeft.report.runs import Table, build_tables, load_run, order_methods, pri
 
 __all__ = ["build_report"]
 
-SUMMARY_NOTE = ("Scores on a 0-100 scale (CIDEr x100). std = sample standard deviation (ddof=1) over "
-                "seeds, null with one seed. diff = ours (mean) - paper. within_std_of_best: the headline "
-                "mean differs from the column's best by less than the larger of the two stds. avg_within_std: "
-                "pairs of methods whose Avg means differ by less than the larger of their stds. prior: the "
-                "best constant prediction chosen on the train split, scored on the evaluation split.")
+SUMMARY_NOTE = (
+    "Scores on a 0-100 scale (CIDEr x100). std = sample standard deviation (ddof=1) over "
+    "seeds, null with one seed. diff = ours (mean) - paper. within_std_of_best: the headline "
+    "mean differs from the column's best by less than the larger of the two stds. avg_within_std: "
+    "pairs of methods whose Avg means differ by less than the larger of their stds. prior: the "
+    "best constant prediction chosen on the train split, scored on the evaluation split."
+)
 
 
 def _file_stem(name: str) -> str:
@@ -47,39 +49,62 @@ def _paper_dict(p: PaperRow | None) -> dict[str, Any] | None:
     return {"table": p.table, "row": p.row, "params_pct": p.params_pct, "scores": p.scores, "std": p.std}
 
 
-def _summary(table: Table, papers: Mapping[str, PaperRow], paper_tables: list[str],
-             prior: Mapping[str, Any] | None) -> dict[str, Any]:
+def _summary(
+    table: Table, papers: Mapping[str, PaperRow], paper_tables: list[str], prior: Mapping[str, Any] | None
+) -> dict[str, Any]:
     rows = []
     marks = column_marks(table)
     for row in table.rows:
         paper = papers.get(row.method)
-        rows.append({
-            "method": row.method,
-            "seeds": row.seeds,
-            "params": {k: s.as_dict() for k, s in row.params.items()},
-            "tasks": {t: {m: s.as_dict() for m, s in ms.items()} for t, ms in row.metrics.items()},
-            "average": row.average.as_dict(),
-            "headline": {k: {"mean": c.ours.mean if c.ours else None, "std": c.ours.std if c.ours else None,
-                             "paper": c.paper, "diff": c.diff, "best": marks.get((row.method, k)) == "best",
-                             "within_std_of_best": marks.get((row.method, k)) == TIE}
-                         for k, c in zip(column_keys(table), cells(table, row, paper))},
-            "paper": _paper_dict(paper),
-        })
-    ties = [[a.method, b.method] for i, a in enumerate(table.rows) for b in table.rows[i + 1:]
-            if within_std(a.average, b.average)]
-    out: dict[str, Any] = {"group": table.group, "backbone": table.backbone, "tasks": table.tasks,
-           "paper_tables": paper_tables, "rows": rows, "avg_within_std": ties}
+        rows.append(
+            {
+                "method": row.method,
+                "seeds": row.seeds,
+                "params": {k: s.as_dict() for k, s in row.params.items()},
+                "tasks": {t: {m: s.as_dict() for m, s in ms.items()} for t, ms in row.metrics.items()},
+                "average": row.average.as_dict(),
+                "headline": {
+                    k: {
+                        "mean": c.ours.mean if c.ours else None,
+                        "std": c.ours.std if c.ours else None,
+                        "paper": c.paper,
+                        "diff": c.diff,
+                        "best": marks.get((row.method, k)) == "best",
+                        "within_std_of_best": marks.get((row.method, k)) == TIE,
+                    }
+                    for k, c in zip(column_keys(table), cells(table, row, paper))
+                },
+                "paper": _paper_dict(paper),
+            }
+        )
+    ties = [
+        [a.method, b.method]
+        for i, a in enumerate(table.rows)
+        for b in table.rows[i + 1 :]
+        if within_std(a.average, b.average)
+    ]
+    out: dict[str, Any] = {
+        "group": table.group,
+        "backbone": table.backbone,
+        "tasks": table.tasks,
+        "paper_tables": paper_tables,
+        "rows": rows,
+        "avg_within_std": ties,
+    }
     if table.prior is not None and prior is not None:
         out["prior"] = {"tasks": {t: dict(prior[t]) for t in table.tasks}, "average": table.prior.average.mean}
     return out
 
 
-def build_report(run_files: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
-                 method_order: Sequence[str] | None = None,
-                 paper: Mapping[str, Sequence[str]] | None = None,
-                 paper_tables_path: str | os.PathLike | None = None,
-                 paper_map_path: str | os.PathLike | None = None,
-                 prior: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def build_report(
+    run_files: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    method_order: Sequence[str] | None = None,
+    paper: Mapping[str, Sequence[str]] | None = None,
+    paper_tables_path: str | os.PathLike | None = None,
+    paper_map_path: str | os.PathLike | None = None,
+    prior: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Read the runs' metrics.json files and write tables, summary and plot under ``out_dir``.
 
     ``prior`` maps every task of the tables to its prior (``vlpeft.report.prior.compute_prior``);
@@ -108,8 +133,7 @@ def build_report(run_files: Sequence[str | os.PathLike], out_dir: str | os.PathL
         for t in tables:
             if t.name in paper:
                 papers[t.name] = paper_rows(paper[t.name], t.backbone, ptables, pmap)
-        verification = {tid: str(ptables[tid].get("verification", "unknown"))
-                        for ids in paper.values() for tid in ids}
+        verification = {tid: str(ptables[tid].get("verification", "unknown")) for ids in paper.values() for tid in ids}
     out = Path(out_dir)
     summary_tables = []
     for t in tables:

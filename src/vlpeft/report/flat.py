@@ -98,8 +98,14 @@ def curves(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[
     out = []
     for epoch in sorted(set(losses) | set(epochs)):
         loss = losses.get(epoch)
-        out.append({"epoch": epoch, "train_loss": sum(loss) / len(loss) if loss else None,
-                    "val_average": None, **epochs.get(epoch, {})})
+        out.append(
+            {
+                "epoch": epoch,
+                "train_loss": sum(loss) / len(loss) if loss else None,
+                "val_average": None,
+                **epochs.get(epoch, {}),
+            }
+        )
     return train, out
 
 
@@ -108,8 +114,9 @@ def _csv_text(rows: list[dict[str, Any]], fields: list[str]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(fields)
     for row in rows:
-        writer.writerow(["" if row.get(f) is None else repr(row[f]) if isinstance(row[f], float) else row[f]
-                         for f in fields])
+        writer.writerow(
+            ["" if row.get(f) is None else repr(row[f]) if isinstance(row[f], float) else row[f] for f in fields]
+        )
     return buf.getvalue()
 
 
@@ -141,12 +148,25 @@ def write_scores(summary_path: str | os.PathLike, out_dir: str | os.PathLike) ->
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary", required=True, help="metrics/summary.json written by vlpeft tables")
-    parser.add_argument("--scores-out", required=True, metavar="DIR",
-                        help="folder of <group>_<backbone>.json (method -> task -> score): DVC metrics")
-    parser.add_argument("--logs", nargs="*", default=[], metavar="TRAIN_LOG",
-                        help="runs' train_log.jsonl files (runs/<name>/<group>/<backbone>/<method>/seed<seed>/)")
-    parser.add_argument("--curves-out", default=None, metavar="DIR",
-                        help="folder of loss/, lr/ and epoch/<run>.csv: DVC plots (needed with --logs)")
+    parser.add_argument(
+        "--scores-out",
+        required=True,
+        metavar="DIR",
+        help="folder of <group>_<backbone>.json (method -> task -> score): DVC metrics",
+    )
+    parser.add_argument(
+        "--logs",
+        nargs="*",
+        default=[],
+        metavar="TRAIN_LOG",
+        help="runs' train_log.jsonl files (runs/<name>/<group>/<backbone>/<method>/seed<seed>/)",
+    )
+    parser.add_argument(
+        "--curves-out",
+        default=None,
+        metavar="DIR",
+        help="folder of loss/, lr/ and epoch/<run>.csv: DVC plots (needed with --logs)",
+    )
 
 
 def remove_stale(folder: str | os.PathLike, suffix: str, keep: set[str]) -> list[str]:

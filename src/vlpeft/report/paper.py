@@ -33,9 +33,13 @@ class PaperRow:
 def load_paper_tables(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """``{"<paper>/<table id>": table}`` from paper_tables.json (keys starting with _ skipped)."""
     data = read_json_object(path, "paper tables")
-    return {f"{paper}/{tid}": table
-            for paper, tables in data.items() if not paper.startswith("_")
-            for tid, table in tables.items() if not tid.startswith("_")}
+    return {
+        f"{paper}/{tid}": table
+        for paper, tables in data.items()
+        if not paper.startswith("_")
+        for tid, table in tables.items()
+        if not tid.startswith("_")
+    }
 
 
 def load_paper_map(path: str | os.PathLike) -> dict[str, Any]:
@@ -58,8 +62,9 @@ def parse_paper_args(values: Sequence[str]) -> dict[str, list[str]]:
     return out
 
 
-def paper_rows(table_ids: Sequence[str], backbone: str, paper_tables: Mapping[str, Any],
-               paper_map: Mapping[str, Any]) -> dict[str, PaperRow]:
+def paper_rows(
+    table_ids: Sequence[str], backbone: str, paper_tables: Mapping[str, Any], paper_map: Mapping[str, Any]
+) -> dict[str, PaperRow]:
     """Our method name -> the published row, from the first listed table that has it with scores."""
     found: dict[str, PaperRow] = {}
     for tid in table_ids:
@@ -74,13 +79,16 @@ def paper_rows(table_ids: Sequence[str], backbone: str, paper_tables: Mapping[st
     return found
 
 
-def _rows_by_name(tid: str, table: Mapping[str, Any], backbone: str,
-                  paper_map: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def _rows_by_name(
+    tid: str, table: Mapping[str, Any], backbone: str, paper_map: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
     rows = table.get("rows", [])
     if any("backbone" in r for r in rows):  # a table that mixes backbones: keep ours
         if backbone not in paper_map["backbones"]:
-            raise KeyError(f"paper table {tid!r} mixes backbones; add {backbone!r} to the paper map's "
-                           f"'backbones' (known: {', '.join(sorted(paper_map['backbones']))})")
+            raise KeyError(
+                f"paper table {tid!r} mixes backbones; add {backbone!r} to the paper map's "
+                f"'backbones' (known: {', '.join(sorted(paper_map['backbones']))})"
+            )
         want = paper_map["backbones"][backbone]
         rows = [r for r in rows if r.get("backbone") == want]
     return {r["method"]: r for r in rows}

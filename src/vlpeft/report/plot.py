@@ -39,12 +39,27 @@ def _panel(ax, table: Table, papers: Mapping[str, PaperRow], style_of: Mapping[s
         if not (x > 0 and math.isfinite(x)):
             continue  # nothing to place on a log axis
         marker, color = _style(style_of[row.method])
-        ax.errorbar([x], [y.mean], yerr=None if y.std is None else [y.std], fmt=marker, color=color,
-                    markersize=6, capsize=2, label=row.method)
+        ax.errorbar(
+            [x],
+            [y.mean],
+            yerr=None if y.std is None else [y.std],
+            fmt=marker,
+            color=color,
+            markersize=6,
+            capsize=2,
+            label=row.method,
+        )
         paper = papers.get(row.method)
         if paper is not None and paper.params_pct and "average" in paper.scores:
-            ax.plot([paper.params_pct], [paper.scores["average"]], marker=marker, linestyle="none",
-                    markerfacecolor="none", markeredgecolor=color, markersize=7)
+            ax.plot(
+                [paper.params_pct],
+                [paper.scores["average"]],
+                marker=marker,
+                linestyle="none",
+                markerfacecolor="none",
+                markeredgecolor=color,
+                markersize=7,
+            )
     ax.set_xscale("log")
     lo, hi = ax.get_xlim()
     ax.set_xticks([t for t in LOG_TICKS if lo <= t <= hi])
@@ -55,9 +70,13 @@ def _panel(ax, table: Table, papers: Mapping[str, PaperRow], style_of: Mapping[s
     ax.set_ylabel("average score (0-100)")
 
 
-def plot_efficiency(tables: Sequence[Table], papers: Mapping[str, Mapping[str, PaperRow]],
-                    method_order: Sequence[str], out_png: str | os.PathLike,
-                    out_svg: str | os.PathLike) -> None:
+def plot_efficiency(
+    tables: Sequence[Table],
+    papers: Mapping[str, Mapping[str, PaperRow]],
+    method_order: Sequence[str],
+    out_png: str | os.PathLike,
+    out_svg: str | os.PathLike,
+) -> None:
     """Write the efficiency plot of all tables (``papers`` is keyed by ``Table.name``)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -73,16 +92,20 @@ def plot_efficiency(tables: Sequence[Table], papers: Mapping[str, Mapping[str, P
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         for ax, table in zip(axes, tables):
             _panel(ax, table, papers.get(table.name, {}), style_of)
-        for ax in axes[len(tables):]:
+        for ax in axes[len(tables) :]:
             ax.set_visible(False)
         shown = [m for m in method_order if any(r.method == m for t in tables for r in t.rows)]
-        handles = [Line2D([], [], marker=_style(style_of[m])[0], color=_style(style_of[m])[1],
-                          linestyle="none", label=m) for m in shown]
+        handles = [
+            Line2D([], [], marker=_style(style_of[m])[0], color=_style(style_of[m])[1], linestyle="none", label=m)
+            for m in shown
+        ]
         if any(papers.values()):
-            handles.append(Line2D([], [], marker="o", color="gray", markerfacecolor="none",
-                                  linestyle="none", label="paper (hollow)"))
-        fig.legend(handles=handles, loc="lower center", ncol=min(5, max(1, len(handles))),
-                   frameon=False, fontsize=7)
+            handles.append(
+                Line2D(
+                    [], [], marker="o", color="gray", markerfacecolor="none", linestyle="none", label="paper (hollow)"
+                )
+            )
+        fig.legend(handles=handles, loc="lower center", ncol=min(5, max(1, len(handles))), frameon=False, fontsize=7)
         fig.tight_layout(rect=(0, 0.06 + 0.03 * math.ceil(len(handles) / 5), 1, 1))
         for path, fmt in ((out_png, "png"), (out_svg, "svg")):
             with atomic_path(path) as tmp:

@@ -91,11 +91,19 @@ def task_prior(data_dir: str | os.PathLike, task: str, split: str = "test") -> d
     if spec.family in ("caption", "video_caption"):
         prediction, fit_score = _fit_caption(candidates, fit_rows)
     else:
-        prediction, fit_score = _best({
-            c: score_task(task, {str(r["id"]): c for r in fit_rows}, fit_rows)[spec.metric] for c in candidates})
+        prediction, fit_score = _best(
+            {c: score_task(task, {str(r["id"]): c for r in fit_rows}, fit_rows)[spec.metric] for c in candidates}
+        )
     scores = score_task(task, {str(r["id"]): prediction for r in eval_rows}, eval_rows, meteor=False)
-    return {"metric": spec.metric, "score": float(scores[spec.metric]), "prediction": prediction,
-            "fit_split": FIT_SPLIT, "fit_score": fit_score, "split": split, "examples": len(eval_rows)}
+    return {
+        "metric": spec.metric,
+        "score": float(scores[spec.metric]),
+        "prediction": prediction,
+        "fit_split": FIT_SPLIT,
+        "fit_score": fit_score,
+        "split": split,
+        "examples": len(eval_rows),
+    }
 
 
 def compute_prior(data_dir: str | os.PathLike, tasks: Sequence[str], split: str = "test") -> dict[str, dict[str, Any]]:

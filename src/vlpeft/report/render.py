@@ -106,10 +106,14 @@ def header_lines(table: Table, paper_tables: list[str], verification: Mapping[st
         f"Headline metrics: {heads}; Avg: their mean.",
     ]
     if table.prior is not None:
-        lines.append(f"Row '{PRIOR_NAME}': what a constant prediction scores without looking (the best "
-                     "constant answer or caption, chosen on the train split); compare every row with it.")
-    lines.append("Bold: the column's best mean; ≈: differs from that best by less than the larger of the "
-                 "two seed stds (the seeds do not separate them).")
+        lines.append(
+            f"Row '{PRIOR_NAME}': what a constant prediction scores without looking (the best "
+            "constant answer or caption, chosen on the train split); compare every row with it."
+        )
+    lines.append(
+        "Bold: the column's best mean; ≈: differs from that best by less than the larger of the "
+        "two seed stds (the seeds do not separate them)."
+    )
     if paper_tables:
         src = "; ".join(f"{t} ({verification.get(t, 'unknown')})" for t in paper_tables)
         lines.append(f"Paper numbers from {src}; Delta = ours - paper; '-' = not published.")
@@ -122,8 +126,9 @@ def _marked(text: str, mark: str | None, bold: str, approx: str) -> str:
     return f"{text} {approx}" if mark == TIE else text
 
 
-def _text_rows(table: Table, papers: Mapping[str, PaperRow], with_paper: bool, pm: str,
-               bold: str = "**{}**", approx: str = "≈") -> tuple[list[str], list[list[str]]]:
+def _text_rows(
+    table: Table, papers: Mapping[str, PaperRow], with_paper: bool, pm: str, bold: str = "**{}**", approx: str = "≈"
+) -> tuple[list[str], list[list[str]]]:
     head = ["Method", "Seeds", "Params (%)"] + (["Paper params (%)"] if with_paper else [])
     keys = column_keys(table)
     for key in keys:
@@ -148,8 +153,9 @@ def _text_rows(table: Table, papers: Mapping[str, PaperRow], with_paper: bool, p
     return head, body
 
 
-def to_markdown(table: Table, papers: Mapping[str, PaperRow], paper_tables: list[str],
-                verification: Mapping[str, str]) -> str:
+def to_markdown(
+    table: Table, papers: Mapping[str, PaperRow], paper_tables: list[str], verification: Mapping[str, str]
+) -> str:
     head, body = _text_rows(table, papers, bool(paper_tables), " ± ")
     out = [f"# {table.group} / {table.backbone}", ""]
     first, *rest = header_lines(table, paper_tables, verification)
@@ -160,28 +166,41 @@ def to_markdown(table: Table, papers: Mapping[str, PaperRow], paper_tables: list
     return "\n".join(out) + "\n"
 
 
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "_": r"\_",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "$": r"\$",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def _tex_escape(text: str) -> str:
     return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def to_latex(table: Table, papers: Mapping[str, PaperRow], paper_tables: list[str],
-             verification: Mapping[str, str]) -> str:
-    head, body = _text_rows(table, papers, bool(paper_tables), " $\\pm$ ", bold="\\textbf{{{}}}",
-                            approx="$\\approx$")
+def to_latex(
+    table: Table, papers: Mapping[str, PaperRow], paper_tables: list[str], verification: Mapping[str, str]
+) -> str:
+    head, body = _text_rows(table, papers, bool(paper_tables), " $\\pm$ ", bold="\\textbf{{{}}}", approx="$\\approx$")
     head = [_tex_escape(h).replace("Delta", "$\\Delta$") for h in head]
-    out = [f"% {line}".replace("≈", "$\\approx$")
-           for line in header_lines(table, paper_tables, verification)]
+    out = [f"% {line}".replace("≈", "$\\approx$") for line in header_lines(table, paper_tables, verification)]
     out += [
-        r"\begin{table}[t]", r"\centering", r"\small",
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
         rf"\caption{{{_tex_escape(table.group)} tasks, {_tex_escape(table.backbone)} (0-100 scale; "
         r"mean $\pm$ sample std over seeds)}",
         rf"\label{{tab:{table.name}}}",
-        r"\begin{tabular}{l" + "r" * (len(head) - 1) + "}", r"\toprule",
-        " & ".join(head) + r" \\", r"\midrule",
+        r"\begin{tabular}{l" + "r" * (len(head) - 1) + "}",
+        r"\toprule",
+        " & ".join(head) + r" \\",
+        r"\midrule",
     ]
     for line in body:
         out.append(" & ".join([_tex_escape(line[0])] + line[1:]) + r" \\")

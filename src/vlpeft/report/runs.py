@@ -135,13 +135,20 @@ def load_run(path: str | os.PathLike) -> Run:
     for key in ("group", "backbone", "method"):
         if not isinstance(data[key], str) or not data[key]:
             raise ValueError(f"{path}: key {key!r} must be a non-empty string")
-    return Run(str(path), data["group"], data["backbone"], data["method"], seed, params, tasks,
-               _number(data["average"], path, "average"))
+    return Run(
+        str(path),
+        data["group"],
+        data["backbone"],
+        data["method"],
+        seed,
+        params,
+        tasks,
+        _number(data["average"], path, "average"),
+    )
 
 
 def _numeric_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def _aggregate_row(method: str, runs: list[Run]) -> Row:
@@ -202,8 +209,10 @@ def build_tables(runs: Sequence[Run], method_order: Sequence[str] | None = None)
     for run in runs:
         key = (run.group, run.backbone, run.method, run.seed)
         if key in by_key:
-            raise ValueError(f"two metrics files for group={key[0]} backbone={key[1]} method={key[2]} "
-                             f"seed={key[3]}: {by_key[key].path} and {run.path}")
+            raise ValueError(
+                f"two metrics files for group={key[0]} backbone={key[1]} method={key[2]} "
+                f"seed={key[3]}: {by_key[key].path} and {run.path}"
+            )
         by_key[key] = run
     tables = []
     for group, backbone in sorted({(r.group, r.backbone) for r in runs}):

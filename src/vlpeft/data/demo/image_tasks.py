@@ -26,6 +26,7 @@ def _pick(rng: random.Random, items: Sequence):
 
 # ----- VQA-like questions ---------------------------------------------------------------------
 
+
 def q_color_of_shape(sc: Scene, rng: random.Random, want_yes: bool) -> QA:
     shape = _pick(rng, [s for s in SHAPES if len(sc.find(shape=s)) == 1])
     return shape and ("color", f"what color is the {shape}?", sc.find(shape=shape)[0].color, "color")
@@ -60,8 +61,7 @@ def q_exists(sc: Scene, rng: random.Random, want_yes: bool) -> QA:
         color, shape = o.color, o.shape
     else:  # an absent object that shares a colour or a shape with a present one
         o = rng.choice(sc.objects)
-        absent = [(c, s) for c in COLORS for s in SHAPES
-                  if not sc.find(c, s) and (c == o.color or s == o.shape)]
+        absent = [(c, s) for c in COLORS for s in SHAPES if not sc.find(c, s) and (c == o.color or s == o.shape)]
         color, shape = rng.choice(absent)
     return "exist", f"is there a {color} {shape}?", "yes" if want_yes else "no", "yesno"
 
@@ -79,7 +79,8 @@ def q_exists_attr(sc: Scene, rng: random.Random, want_yes: bool) -> QA:
 
 def q_where(sc: Scene, rng: random.Random, want_yes: bool) -> QA:
     o = _pick(rng, [o for o in sc.objects if sc.side(o)])
-    return o and ("position", f"where is the {o.name}?", sc.side(o), "side")
+    side = None if o is None else sc.side(o)
+    return None if side is None else ("position", f"where is the {o.name}?", side, "side")
 
 
 # Version 2: only questions whose answer is one visible attribute (colour, shape, presence of a colour
@@ -89,6 +90,7 @@ VQA_MAKERS = (q_color_of_shape, q_shape_of_color, q_exists_attr, q_count_all)
 
 
 # ----- GQA-like compositional questions ----------------------------------------------------------
+
 
 def _related(sc: Scene, anchor: Obj, rel: str, shape: str | None = None) -> tuple[list[Obj], bool]:
     """Objects (of ``shape``) that are clearly <rel> the anchor, and whether any case is ambiguous."""
@@ -132,11 +134,18 @@ def q_rel_filtered_color(sc: Scene, rng: random.Random, want_yes: bool) -> QA:
 
 
 def q_verify_rel(sc: Scene, rng: random.Random, want_yes: bool) -> QA:
-    pairs = [(a, b, rel) for a in sc.objects for b in sc.objects for rel in RELATIONS
-             if a is not b and relation(a, b, rel, sc.rel_margin) is want_yes]
-    a, b, rel = _pick(rng, pairs) or (None, None, None)
-    return a and ("verify_relation", f"is the {a.name} {rel} the {b.name}?", "yes" if want_yes else "no",
-                  "yesno")
+    pairs = [
+        (a, b, rel)
+        for a in sc.objects
+        for b in sc.objects
+        for rel in RELATIONS
+        if a is not b and relation(a, b, rel, sc.rel_margin) is want_yes
+    ]
+    picked = _pick(rng, pairs)
+    if picked is None:
+        return None
+    a, b, rel = picked
+    return ("verify_relation", f"is the {a.name} {rel} the {b.name}?", "yes" if want_yes else "no", "yesno")
 
 
 def q_exist_rel(sc: Scene, rng: random.Random, want_yes: bool) -> QA:
@@ -145,8 +154,12 @@ def q_exist_rel(sc: Scene, rng: random.Random, want_yes: bool) -> QA:
             shape = rng.choice(SHAPES)
             hits, ambiguous = _related(sc, anchor, rel, shape)
             if (bool(hits) if want_yes else not hits and not ambiguous) and sc.find(shape=shape):
-                return ("exist_relation", f"is there a {shape} {rel} the {anchor.name}?",
-                        "yes" if want_yes else "no", "yesno")
+                return (
+                    "exist_relation",
+                    f"is there a {shape} {rel} the {anchor.name}?",
+                    "yes" if want_yes else "no",
+                    "yesno",
+                )
     return None
 
 
@@ -159,6 +172,7 @@ GQA_MAKERS = (q_rel_color, q_rel_shape, q_rel_filtered_color, q_verify_rel, q_ex
 
 
 # ----- the example loops -------------------------------------------------------------------------
+
 
 def _noisy_answer(answer: str, kind: str, rng: random.Random) -> str:
     """A plausible wrong answer of one annotator."""
@@ -183,8 +197,15 @@ def soft_label(answers: list[str]) -> dict[str, float]:
     return {a: min(1.0, answers.count(a) / 3) for a in sorted(set(answers))}
 
 
-def _qa_rows(task: str, split: str, images: Images, n: int, makers: Sequence[Callable],
-             rng: random.Random, to_row: Callable[[str, str], dict]) -> list[dict]:
+def _qa_rows(
+    task: str,
+    split: str,
+    images: Images,
+    n: int,
+    makers: Sequence[Callable],
+    rng: random.Random,
+    to_row: Callable[[str, str], dict],
+) -> list[dict]:
     """Question rows over the images, balanced over question types and yes/no answers."""
     seen: set[tuple[str, str]] = set()
     yes_no = [0, 0]  # counts of yes / no answers so far
@@ -204,8 +225,7 @@ def _qa_rows(task: str, split: str, images: Images, n: int, makers: Sequence[Cal
     return check_count(task, split, [{"id": f"{task}-{split}-{i:05d}", **r} for i, r in enumerate(rows)], n)
 
 
-def vqa_rows(split: str, images: Images, n: int, rng: random.Random, n_answers: int,
-             noise: float) -> list[dict]:
+def vqa_rows(split: str, images: Images, n: int, rng: random.Random, n_answers: int, noise: float) -> list[dict]:
     def to_row(answer: str, kind: str) -> dict:
         answers = _annotators(answer, kind, n_answers, noise, rng)
         return {"answers": answers, "label": soft_label(answers)}
@@ -214,11 +234,13 @@ def vqa_rows(split: str, images: Images, n: int, rng: random.Random, n_answers: 
 
 
 def gqa_rows(split: str, images: Images, n: int, rng: random.Random) -> list[dict]:
-    return _qa_rows("gqa", split, images, n, GQA_MAKERS, rng,
-                    lambda answer, kind: {"answers": [answer], "label": {answer: 1.0}})
+    return _qa_rows(
+        "gqa", split, images, n, GQA_MAKERS, rng, lambda answer, kind: {"answers": [answer], "label": {answer: 1.0}}
+    )
 
 
 # ----- NLVR2-like statements over two images --------------------------------------------------------
+
 
 def _count(sc: Scene, what: str) -> int:
     return len(sc.find(shape=what)) if what in SHAPES else len(sc.find(color=what))
@@ -311,8 +333,9 @@ def nlvr_rows(split: str, images: Images, n: int, rng: random.Random) -> list[di
             sentence, truth = maker((sa, sb), rng)
             if truth == want and (a, b, sentence) not in seen:
                 seen.add((a, b, sentence))
-                rows.append({"id": f"nlvr-{split}-{len(rows):05d}", "image_ids": [a, b],
-                             "sentence": sentence, "label": truth})
+                rows.append(
+                    {"id": f"nlvr-{split}-{len(rows):05d}", "image_ids": [a, b], "sentence": sentence, "label": truth}
+                )
                 break
     return check_count("nlvr", split, rows, n)
 
@@ -321,15 +344,17 @@ def pretrain_qa_rows(images: Images, n: int, rng: random.Random) -> list[dict]:
     """Visual QA on the pre-training images (as VL-T5/VL-BART pre-train with QA on their own images):
     ``{"id", "image_id", "question", "answer"}``, VQA- and GQA-like questions in turn, no task rows."""
     makers = [m for pair in zip(VQA_MAKERS + VQA_MAKERS[:2], GQA_MAKERS) for m in pair]
-    rows = _qa_rows("imgqa", "pretrain", images, n, makers, rng,
-                    lambda answer, kind: {"answer": answer})
+    rows = _qa_rows("imgqa", "pretrain", images, n, makers, rng, lambda answer, kind: {"answer": answer})
     return [{k: r[k] for k in ("id", "image_id", "question", "answer")} for r in rows]
 
 
-def caption_rows(split: str, images: Images, n: int, rng: random.Random, n_refs: int,
-                 task: str = "caption") -> list[dict]:
+def caption_rows(
+    split: str, images: Images, n: int, rng: random.Random, n_refs: int, task: str = "caption"
+) -> list[dict]:
     """One row per image (the first ``n`` of a shuffled pool) with ``n_refs`` references."""
     order = rng.sample(list(images), min(n, len(images)))
-    rows = [{"id": f"{task}-{split}-{i:05d}", "image_id": img_id,
-             "captions": image_captions(scene, n_refs, rng)} for i, (img_id, scene) in enumerate(order)]
+    rows = [
+        {"id": f"{task}-{split}-{i:05d}", "image_id": img_id, "captions": image_captions(scene, n_refs, rng)}
+        for i, (img_id, scene) in enumerate(order)
+    ]
     return check_count(task, split, rows, n)

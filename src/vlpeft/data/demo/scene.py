@@ -68,8 +68,7 @@ class Scene:
         return self.size * 0.08
 
     def find(self, color: str | None = None, shape: str | None = None) -> list[Obj]:
-        return [o for o in self.objects
-                if (color is None or o.color == color) and (shape is None or o.shape == shape)]
+        return [o for o in self.objects if (color is None or o.color == color) and (shape is None or o.shape == shape)]
 
     def side(self, o: Obj) -> str | None:
         """``left``/``right``/``top``/``bottom`` when the object is clearly off-centre along one axis."""
@@ -91,8 +90,9 @@ RELATIONS = ("to the left of", "to the right of", "above", "below")
 
 def relation(a: Obj, b: Obj, rel: str, margin: float) -> bool | None:
     """Is ``a`` <rel> ``b``? True/False when clear by ``margin`` pixels, None when ambiguous."""
-    axis_delta = {"to the left of": b.x - a.x, "to the right of": a.x - b.x,
-                  "above": b.y - a.y, "below": a.y - b.y}[rel]
+    axis_delta = {"to the left of": b.x - a.x, "to the right of": a.x - b.x, "above": b.y - a.y, "below": a.y - b.y}[
+        rel
+    ]
     if axis_delta > margin:
         return True
     if axis_delta < -margin:

@@ -36,50 +36,53 @@ def join_list(items: Sequence[str]) -> str:
 # {d}=direction phrase ("to the left", "up"), {w}=bare direction word ("left", "up").
 EVENT_TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     "tv": {
-        "appear": ("{a} appears", "{a} shows up", "a new {cs} appears", "{a} comes in",
-                   "we see {a} appear"),
-        "move": ("{n} moves {d}", "{n} slides {w}", "{n} goes {d}", "{n} is moving {w}",
-                 "we see {n} move {w}"),
-        "disappear": ("{n} disappears", "{n} vanishes", "{n} goes away", "{n} is gone",
-                      "we see {n} disappear"),
+        "appear": ("{a} appears", "{a} shows up", "a new {cs} appears", "{a} comes in", "we see {a} appear"),
+        "move": ("{n} moves {d}", "{n} slides {w}", "{n} goes {d}", "{n} is moving {w}", "we see {n} move {w}"),
+        "disappear": ("{n} disappears", "{n} vanishes", "{n} goes away", "{n} is gone", "we see {n} disappear"),
     },
     "howto": {
-        "appear": ("add {a}", "put {a} on the board", "{a} is added", "place {a} on the board",
-                   "we add {a}"),
-        "move": ("move {n} {d}", "slide {n} {w}", "{n} is moved {d}", "push {n} {w}",
-                 "we move {n} {d}"),
-        "disappear": ("remove {n}", "take {n} away", "{n} is removed", "take away {n}",
-                      "we remove {n}"),
+        "appear": ("add {a}", "put {a} on the board", "{a} is added", "place {a} on the board", "we add {a}"),
+        "move": ("move {n} {d}", "slide {n} {w}", "{n} is moved {d}", "push {n} {w}", "we move {n} {d}"),
+        "disappear": ("remove {n}", "take {n} away", "{n} is removed", "take away {n}", "we remove {n}"),
     },
 }
 
 
-def event_text(kind: str, color: str, shape: str, direction: str | None = None,
-               style: str = "tv", template: int = 0) -> str:
+def event_text(
+    kind: str, color: str, shape: str, direction: str | None = None, style: str = "tv", template: int = 0
+) -> str:
     """One phrase for an event; ``template=0`` is the canonical one."""
     fmt = EVENT_TEMPLATES[style][kind][template]
-    return fmt.format(n=noun(color, shape), a=noun(color, shape, "a"), cs=f"{color} {shape}",
-                      d=DIR_PHRASE.get(direction or "", ""), w=direction or "")
+    return fmt.format(
+        n=noun(color, shape),
+        a=noun(color, shape, "a"),
+        cs=f"{color} {shape}",
+        d=DIR_PHRASE.get(direction or "", ""),
+        w=direction or "",
+    )
 
 
-def event_paraphrases(kind: str, color: str, shape: str, direction: str | None, style: str,
-                      n: int, rng: random.Random) -> list[str]:
+def event_paraphrases(
+    kind: str, color: str, shape: str, direction: str | None, style: str, n: int, rng: random.Random
+) -> list[str]:
     """``n`` distinct phrases of one event (canonical one first, then random paraphrases)."""
     count = len(EVENT_TEMPLATES[style][kind])
     picks = [0] + rng.sample(range(1, count), min(n, count) - 1)
     return [event_text(kind, color, shape, direction, style, t) for t in picks]
 
 
-def sequence_captions(events: Sequence[tuple[str, str, str, str | None]], style: str, n: int,
-                      rng: random.Random) -> list[str]:
+def sequence_captions(
+    events: Sequence[tuple[str, str, str, str | None]], style: str, n: int, rng: random.Random
+) -> list[str]:
     """Up to ``n`` distinct descriptions of a sequence of ``(kind, color, shape, direction)`` events:
     first the canonical phrases joined by ", then", then mixes of paraphrases and joiners."""
     out = [", then ".join(event_text(*e, style=style) for e in events)]
     for _ in range(20 * n):
         if len(out) >= n:
             break
-        phrases = [event_text(*e, style=style, template=rng.randrange(len(EVENT_TEMPLATES[style][e[0]])))
-                   for e in events]
+        phrases = [
+            event_text(*e, style=style, template=rng.randrange(len(EVENT_TEMPLATES[style][e[0]]))) for e in events
+        ]
         text = rng.choice((", then ", " and then ", " then ")).join(phrases)
         if len(events) > 1 and rng.random() < 0.3:
             text = "first " + text
@@ -99,8 +102,11 @@ def image_captions(scene: Scene, n: int, rng: random.Random) -> list[str]:
     objs = list(scene.objects)
 
     names = [noun(o.color, o.shape, "a") for o in objs]
-    cands = [", ".join(order[:-1]) + joiner + order[-1] if len(order) > 1 else order[0]
-             for order in itertools.permutations(names) for joiner in JOINERS]
+    cands = [
+        ", ".join(order[:-1]) + joiner + order[-1] if len(order) > 1 else order[0]
+        for order in itertools.permutations(names)
+        for joiner in JOINERS
+    ]
     cands = rng.sample(cands, len(cands))
     for a in objs:  # relational captions, for pairs whose relation is clear
         for b in objs:

@@ -89,11 +89,13 @@ class Video:
             gone = [e.mid for e in evs if e.kind == "disappear"]
             if t < self.appear_time(i) or (gone and t >= gone[0]):
                 continue
+            assert evs[0].src is not None, "an object's first event places it"
             x, y = evs[0].src
             for e in evs:
                 if e.kind != "move" or t < e.motion[0]:
                     continue
                 frac = min(1.0, (t - e.motion[0]) / (e.motion[1] - e.motion[0]))
+                assert e.src is not None and e.dst is not None, "a move has both ends"
                 x = round(e.src[0] + frac * (e.dst[0] - e.src[0]))
                 y = round(e.src[1] + frac * (e.dst[1] - e.src[1]))
             out.append((o.color, o.shape, x, y, o.r))
@@ -101,15 +103,27 @@ class Video:
 
     def frames(self) -> np.ndarray:
         """All frames, ``(T, H, W, 3)`` uint8; frame ``i`` shows time ``i / fps``."""
-        return np.stack([render_array(self.size, self.visible(i / self.fps))
-                         for i in range(self.num_frames)])
+        return np.stack([render_array(self.size, self.visible(i / self.fps)) for i in range(self.num_frames)])
 
     def to_json(self) -> dict:
         return {
-            "size": self.size, "fps": self.fps, "seconds": self.seconds, "style": self.style,
+            "size": self.size,
+            "fps": self.fps,
+            "seconds": self.seconds,
+            "style": self.style,
             "objects": [{"color": o.color, "shape": o.shape, "r": o.r} for o in self.objects],
-            "events": [{"kind": e.kind, "obj": e.obj, "start": e.start, "end": e.end,
-                        "direction": e.direction, "src": e.src, "dst": e.dst} for e in self.events],
+            "events": [
+                {
+                    "kind": e.kind,
+                    "obj": e.obj,
+                    "start": e.start,
+                    "end": e.end,
+                    "direction": e.direction,
+                    "src": e.src,
+                    "dst": e.dst,
+                }
+                for e in self.events
+            ],
         }
 
 
@@ -125,8 +139,11 @@ class _Builder:
 
     def _clear(self, x: float, y: float, r: int, skip: int | None = None) -> bool:
         lo, hi = r + 2, self.size - r - 3
-        return lo <= x <= hi and lo <= y <= hi and all(
-            boxes_clear((x, y, r), (*p, self.objects[j].r)) for j, p in self.pos.items() if j != skip)
+        return (
+            lo <= x <= hi
+            and lo <= y <= hi
+            and all(boxes_clear((x, y, r), (*p, self.objects[j].r)) for j, p in self.pos.items() if j != skip)
+        )
 
     def appear(self, start: float, end: float) -> Event | None:
         if len(self.pos) >= MAX_VISIBLE or not self.colors:
@@ -177,16 +194,19 @@ def _sample_events(rng: random.Random, size: int, seconds: float, n_steps: int) 
     return b if kinds.count("appear") >= 2 and "move" in kinds else None
 
 
-def sample_video(rng: random.Random, style: str, size: int, fps: int, seconds: float,
-                 min_steps: int, max_steps: int) -> Video:
+def sample_video(
+    rng: random.Random, style: str, size: int, fps: int, seconds: float, min_steps: int, max_steps: int
+) -> Video:
     """A random video: at least two objects appear, at least one moves."""
     for _ in range(200):
         b = _sample_events(rng, size, seconds, rng.randint(min_steps, max_steps))
         if b is not None:
             subs, facts = _subtitles(rng, style, b.objects, b.events)
             return Video(size, fps, seconds, style, tuple(b.objects), tuple(b.events), subs, facts)
-    raise ValueError(f"cannot sample a video of size {size} with {min_steps}-{max_steps} steps; "
-                     "raise video_size or lower the step counts")
+    raise ValueError(
+        f"cannot sample a video of size {size} with {min_steps}-{max_steps} steps; "
+        "raise video_size or lower the step counts"
+    )
 
 
 # Subtitle lines per event kind; {s} = the bare shape word (the colour is left to the eyes).
@@ -206,8 +226,9 @@ def _line(start: float, end: float, text: str) -> dict:
     return {"start": round(start, 2), "end": round(end, 2), "text": text}
 
 
-def _subtitles(rng: random.Random, style: str, objects: list[VObj], events: list[Event]
-               ) -> tuple[tuple[dict, ...], tuple[tuple[int, str, int], ...]]:
+def _subtitles(
+    rng: random.Random, style: str, objects: list[VObj], events: list[Event]
+) -> tuple[tuple[dict, ...], tuple[tuple[int, str, int], ...]]:
     """One line per step (first half of the step) and up to two subtitle-only facts (second half)."""
     lines, facts = [], []
     speakers = rng.sample(NAMES, 3)
@@ -237,11 +258,19 @@ def encode_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int) -> None:
     t, h, w, _ = frames.shape
     with atomic_path(path, suffix=".mp4") as tmp:
         stream = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=fps)
-        stream = stream.output(str(tmp), format="mp4", threads=1, map_metadata=-1, r=fps,
-                               fflags="+bitexact", **{"flags:v": "+bitexact"}, **X264)
+        stream = stream.output(
+            str(tmp),
+            format="mp4",
+            threads=1,
+            map_metadata=-1,
+            r=fps,
+            fflags="+bitexact",
+            **{"flags:v": "+bitexact"},
+            **X264,
+        )
         try:
             stream.global_args("-nostdin", "-loglevel", "error").run(
-                input=np.ascontiguousarray(frames, dtype=np.uint8).tobytes(),
-                capture_stdout=True, capture_stderr=True)
+                input=np.ascontiguousarray(frames, dtype=np.uint8).tobytes(), capture_stdout=True, capture_stderr=True
+            )
         except ffmpeg.Error as e:
             raise RuntimeError(f"ffmpeg failed to encode {path}: {e.stderr.decode(errors='replace')}") from None

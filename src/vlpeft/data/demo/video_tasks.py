@@ -73,11 +73,17 @@ def _moves(v: Video) -> list[Event]:
     return [e for e in v.events if e.kind == "move"]
 
 
+def _direction(e: Event) -> str:
+    assert e.direction is not None, "a move event has a direction"
+    return e.direction
+
+
 def _appears(v: Video) -> list[Event]:
     return [e for e in v.events if e.kind == "appear"]
 
 
 # ----- TVQA-like makers ----------------------------------------------------------------------------
+
 
 def tv_direction(v: Video, rng: random.Random) -> MC:
     still = [(e, j) for e in _moves(v) for j in static_objects(v, e)]
@@ -86,18 +92,28 @@ def tv_direction(v: Video, rng: random.Random) -> MC:
         answer = STILL
     else:
         e = rng.choice(_moves(v))
-        j, answer = e.obj, e.direction
+        j, answer = e.obj, _direction(e)
     o = v.objects[j]
-    return ("direction", f"which way does {noun(o.color, o.shape)} move?", answer,
-            _shuffled(rng, DIRECTIONS + (STILL,)), span(e))
+    return (
+        "direction",
+        f"which way does {noun(o.color, o.shape)} move?",
+        answer,
+        _shuffled(rng, DIRECTIONS + (STILL,)),
+        span(e),
+    )
 
 
 def tv_moving_color(v: Video, rng: random.Random) -> MC:
     e = rng.choice(_moves(v))
     color = v.objects[e.obj].color
     in_video = [o.color for o in v.objects]
-    return ("moving_color", f"what color is the shape that moves {DIR_PHRASE[e.direction]}?", color,
-            _shuffled(rng, [c for c in COLORS if c not in in_video]), span(e))
+    return (
+        "moving_color",
+        f"what color is the shape that moves {DIR_PHRASE[_direction(e)]}?",
+        color,
+        _shuffled(rng, [c for c in COLORS if c not in in_video]),
+        span(e),
+    )
 
 
 def tv_order(v: Video, rng: random.Random) -> MC:
@@ -105,8 +121,13 @@ def tv_order(v: Video, rng: random.Random) -> MC:
     which = rng.choice(("first", "second", "last"))
     e = appears[{"first": 0, "second": 1, "last": -1}[which]]
     o = v.objects[e.obj]
-    return ("order", f"which shape appears {which}?", noun(o.color, o.shape),
-            object_options(v, e.obj, rng), [0.0, appears[-1].end])
+    return (
+        "order",
+        f"which shape appears {which}?",
+        noun(o.color, o.shape),
+        object_options(v, e.obj, rng),
+        [0.0, appears[-1].end],
+    )
 
 
 def tv_event(v: Video, rng: random.Random) -> MC:
@@ -129,8 +150,13 @@ def _fact_question(v: Video, rng: random.Random, qtype: str, template: str, pool
     o = v.objects[obj]
     told = [w for _, w, _ in v.facts if w != word]
     sub = v.subtitles[line]
-    return (qtype, template.format(noun(o.color, o.shape)), word,
-            told + _shuffled(rng, [w for w in pool if w != word and w not in told]), [sub["start"], sub["end"]])
+    return (
+        qtype,
+        template.format(noun(o.color, o.shape)),
+        word,
+        told + _shuffled(rng, [w for w in pool if w != word and w not in told]),
+        [sub["start"], sub["end"]],
+    )
 
 
 def tv_owner(v: Video, rng: random.Random) -> MC:
@@ -143,25 +169,41 @@ TVQA_MAKERS = (tv_direction, tv_moving_color, tv_order, tv_event, tv_count, tv_o
 
 # ----- How2QA-like makers ----------------------------------------------------------------------------
 
+
 def h_direction(v: Video, rng: random.Random) -> MC:
     e = rng.choice(_moves(v))
     o = v.objects[e.obj]
-    return ("direction", f"which way do we move {noun(o.color, o.shape)}?", e.direction,
-            _shuffled(rng, DIRECTIONS), span(e))
+    return (
+        "direction",
+        f"which way do we move {noun(o.color, o.shape)}?",
+        _direction(e),
+        _shuffled(rng, DIRECTIONS),
+        span(e),
+    )
 
 
 def h_moved_object(v: Video, rng: random.Random) -> MC:
     e = rng.choice(_moves(v))
     o = v.objects[e.obj]
-    return ("moved_object", f"which shape do we move {DIR_PHRASE[e.direction]}?", noun(o.color, o.shape),
-            object_options(v, e.obj, rng), span(e))
+    return (
+        "moved_object",
+        f"which shape do we move {DIR_PHRASE[_direction(e)]}?",
+        noun(o.color, o.shape),
+        object_options(v, e.obj, rng),
+        span(e),
+    )
 
 
 def h_next_step(v: Video, rng: random.Random) -> MC:
     k = rng.randrange(len(v.events) - 1)
     e, nxt = v.events[k], v.events[k + 1]
-    return ("next_step", f"what happens after {phrase(v, e)}?", phrase(v, nxt),
-            event_options(v, nxt, rng), span(e, nxt))
+    return (
+        "next_step",
+        f"what happens after {phrase(v, e)}?",
+        phrase(v, nxt),
+        event_options(v, nxt, rng),
+        span(e, nxt),
+    )
 
 
 def h_first_step(v: Video, rng: random.Random) -> MC:
@@ -182,8 +224,15 @@ def h_role(v: Video, rng: random.Random) -> MC:
 HOW2QA_MAKERS = (h_direction, h_moved_object, h_next_step, h_first_step, h_step, h_role)
 
 
-def qa_rows(task: str, split: str, videos: Videos, n: int, num_choices: int,
-            makers: Sequence[Callable[[Video, random.Random], MC]], rng: random.Random) -> list[dict]:
+def qa_rows(
+    task: str,
+    split: str,
+    videos: Videos,
+    n: int,
+    num_choices: int,
+    makers: Sequence[Callable[[Video, random.Random], MC]],
+    rng: random.Random,
+) -> list[dict]:
     """Multiple-choice rows; the correct index is spread evenly over the ``num_choices`` positions."""
     seen: set[tuple] = set()
 
@@ -206,25 +255,50 @@ def qa_rows(task: str, split: str, videos: Videos, n: int, num_choices: int,
     for i, ((vid, v, qtype, question, answer, wrong, ts), pos) in enumerate(zip(raw, positions)):
         choices = _shuffled(rng, wrong)
         choices.insert(pos, answer)
-        rows.append({"id": f"{task}-{split}-{i:05d}", "video_id": vid, "question": question,
-                     "question_type": qtype, "choices": choices, "answer_idx": pos, "ts": ts,
-                     "subtitles": list(v.subtitles)})
+        rows.append(
+            {
+                "id": f"{task}-{split}-{i:05d}",
+                "video_id": vid,
+                "question": question,
+                "question_type": qtype,
+                "choices": choices,
+                "answer_idx": pos,
+                "ts": ts,
+                "subtitles": list(v.subtitles),
+            }
+        )
     return check_count(task, split, rows, n)
 
 
 # ----- TVC / YC2C-like captions --------------------------------------------------------------------
 
+
 def tvc_rows(split: str, videos: Videos, n: int, n_refs: int, rng: random.Random) -> list[dict]:
     """Moment captions: a single step or two consecutive steps, with all the video's subtitles."""
-    moments = [(vid, v, ks) for vid, v in videos for k in range(len(v.events))
-               for ks in ([k], [k, k + 1]) if ks[-1] < len(v.events)]
+    moments = [
+        (vid, v, ks)
+        for vid, v in videos
+        for k in range(len(v.events))
+        for ks in ([k], [k, k + 1])
+        if ks[-1] < len(v.events)
+    ]
     rows = []
     for i, (vid, v, ks) in enumerate(rng.sample(moments, min(n, len(moments)))):
         evs = [v.events[k] for k in ks]
-        caps = (event_paraphrases(*describe(v, evs[0]), "tv", n_refs, rng) if len(evs) == 1
-                else sequence_captions([describe(v, e) for e in evs], "tv", n_refs, rng))
-        rows.append({"id": f"tvc-{split}-{i:05d}", "video_id": vid, "ts": span(*evs),
-                     "subtitles": list(v.subtitles), "captions": caps})
+        caps = (
+            event_paraphrases(*describe(v, evs[0]), "tv", n_refs, rng)
+            if len(evs) == 1
+            else sequence_captions([describe(v, e) for e in evs], "tv", n_refs, rng)
+        )
+        rows.append(
+            {
+                "id": f"tvc-{split}-{i:05d}",
+                "video_id": vid,
+                "ts": span(*evs),
+                "subtitles": list(v.subtitles),
+                "captions": caps,
+            }
+        )
     return check_count("tvc", split, rows, n)
 
 
@@ -234,13 +308,25 @@ def yc2c_rows(split: str, videos: Videos, n: int, n_refs: int, rng: random.Rando
     rows = []
     for i, (vid, v, e) in enumerate(rng.sample(steps, min(n, len(steps)))):
         subs = [s for s in v.subtitles if s["start"] < e.end and s["end"] > e.start]
-        rows.append({"id": f"yc2c-{split}-{i:05d}", "video_id": vid, "ts": span(e), "subtitles": subs,
-                     "captions": event_paraphrases(*describe(v, e), "howto", n_refs, rng)})
+        rows.append(
+            {
+                "id": f"yc2c-{split}-{i:05d}",
+                "video_id": vid,
+                "ts": span(e),
+                "subtitles": subs,
+                "captions": event_paraphrases(*describe(v, e), "howto", n_refs, rng),
+            }
+        )
     return check_count("yc2c", split, rows, n)
 
 
 def video_caption_rows(videos: Videos, n_refs: int, rng: random.Random) -> list[dict]:
     """Pre-training captions of whole videos: the sequence of their events."""
-    return [{"id": f"vidcap-pretrain-{i:05d}", "video_id": vid,
-             "captions": sequence_captions([describe(v, e) for e in v.events], v.style, n_refs, rng)}
-            for i, (vid, v) in enumerate(videos)]
+    return [
+        {
+            "id": f"vidcap-pretrain-{i:05d}",
+            "video_id": vid,
+            "captions": sequence_captions([describe(v, e) for e in v.events], v.style, n_refs, rng),
+        }
+        for i, (vid, v) in enumerate(videos)
+    ]
