@@ -4,7 +4,7 @@ VENV := .venv/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-fast bench clean lint-workflow
+.PHONY: setup demo test test-fast bench clean lint lint-workflow
 
 setup:
 	@bash envs/setup.sh
@@ -28,6 +28,12 @@ lint-workflow: setup
 	  left=$$(echo "$$out" | grep -E '^\s+\* ' | grep -v $(LINT_EXPLAINED) || true); \
 	  if [ -n "$$left" ]; then echo "$$out"; echo "unexplained snakemake --lint warnings ($$cfg):"; echo "$$left"; exit 1; fi; \
 	done; echo "snakemake --lint: only the two explained warnings"
+
+# ruff (lint + format check) and mypy over the Python; settings in pyproject.toml.
+lint: setup
+	$(VENV)/ruff check src tests benchmarks
+	$(VENV)/ruff format --check src tests benchmarks
+	$(VENV)/mypy
 
 bench: setup
 	$(VENV)/python benchmarks/run.py
