@@ -51,57 +51,26 @@ def source_frames(width: int, height: int) -> np.ndarray:
     return np.stack(frames).astype(np.uint8)
 
 
+def rawvideo_input(width: int, height: int, fps: float) -> list[str]:
+    """The ffmpeg command's start: raw RGB frames of ``width`` x ``height`` at ``fps`` read from stdin."""
+    raw = ["ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24"]
+    return [*raw, "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "-"]
+
+
+def set_rotation(plain: Path, path: Path, rotation: int) -> None:
+    """``path``: ``plain`` with a display rotation, written by a stream copy (ffmpeg 5.1 drops it when encoding)."""
+    cmd = ["ffmpeg", "-y", "-loglevel", "error", "-i", str(plain), "-c", "copy"]
+    subprocess.run([*cmd, "-metadata:s:v:0", f"rotate={rotation}", str(path)], check=True, capture_output=True)
+
+
 def make_clip(folder: Path, name: str, width: int, height: int, rotation: int) -> Path:
     """An H.264 MP4 (crf 0, yuv420p, the common format) of `source_frames`, with a display rotation, made by ffmpeg."""
     path = folder / f"{name.replace(' ', '_')}.mp4"
     plain = folder / f"plain_{path.name}"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{width}x{height}",
-            "-r",
-            str(FPS),
-            "-i",
-            "-",
-            "-c:v",
-            "libx264",
-            "-crf",
-            "0",
-            "-pix_fmt",
-            "yuv420p",
-            "-threads",
-            "1",
-            str(plain),
-        ],
-        input=source_frames(width, height).tobytes(),
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-y",
-            "-loglevel",
-            "error",
-            "-i",
-            str(plain),
-            "-c",
-            "copy",
-            "-metadata:s:v:0",
-            f"rotate={rotation}",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    encode = ["-c:v", "libx264", "-crf", "0", "-pix_fmt", "yuv420p", "-threads", "1", str(plain)]
+    frames = source_frames(width, height).tobytes()
+    subprocess.run([*rawvideo_input(width, height, FPS), *encode], input=frames, check=True, capture_output=True)
+    set_rotation(plain, path, rotation)
     return path
 
 

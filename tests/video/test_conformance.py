@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vlpeft.doctor import rawvideo_input, set_rotation
 from vlpeft.video import decode
 from vlpeft.video.probe import probe_video
 
@@ -137,48 +138,12 @@ def encode(case: Case, path: Path) -> None:
     if case.vfr:
         expr = "floor(if(eq(N,0),0,if(eq(N,1),0.1,0.5))/TB+0.5)"
         vf = ["-vf", f"setpts='{expr}'", "-fps_mode", "passthrough"]
-    cmd = [
-        "ffmpeg",
-        "-y",
-        "-loglevel",
-        "error",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-s",
-        f"{case.width}x{case.height}",
-        "-r",
-        str(CFR_FPS),
-        "-i",
-        "-",
-        *vf,
-        *CODECS[case.codec],
-        "-pix_fmt",
-        case.pix_fmt,
-        "-threads",
-        "1",
-    ]
+    cmd = [*rawvideo_input(case.width, case.height, CFR_FPS), *vf, *CODECS[case.codec]]
+    cmd += ["-pix_fmt", case.pix_fmt, "-threads", "1"]
     plain = path.with_name(f"plain-{path.name}") if case.rotation else path
     subprocess.run([*cmd, str(plain)], input=content(case).tobytes(), check=True, capture_output=True)
-    if case.rotation:  # a display matrix, written by a stream copy (ffmpeg 5.1 drops it when encoding)
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-y",
-                "-loglevel",
-                "error",
-                "-i",
-                str(plain),
-                "-c",
-                "copy",
-                "-metadata:s:v:0",
-                f"rotate={case.rotation}",
-                str(path),
-            ],
-            check=True,
-            capture_output=True,
-        )
+    if case.rotation:
+        set_rotation(plain, path, case.rotation)
 
 
 def reference(case: Case, path: Path) -> np.ndarray:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vlpeft.doctor import rawvideo_input
+
 STEP = 7  # brightness of frame i is STEP * i
 
 
@@ -68,20 +70,7 @@ def write_vfr(
     expr = f"floor(if(lt(N,{n_fast}),N/{fast:g},{n_fast / fast:g}+(N-{n_fast})/{slow:g})/TB+0.5)"
     subprocess.run(
         [
-            "ffmpeg",
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{w}x{h}",
-            "-r",
-            f"{fast:g}",
-            "-i",
-            "-",
+            *rawvideo_input(w, h, fast),
             "-vf",
             f"setpts='{expr}'",
             "-fps_mode",
