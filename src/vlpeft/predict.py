@@ -214,15 +214,14 @@ def video_features(
     import torch
     from PIL import Image
 
-    from vlpeft.features.clip_loader import frame_embeddings
+    from vlpeft.features.clip_loader import embed_frames
     from vlpeft.video.decode import resolve_backend
     from vlpeft.video.frames import SamplingSpec, load_video
 
     spec = SamplingSpec(spec.num_frames, spec.sample_fps, spec.size, resolve_backend(spec.backend))
     frames, attrs = load_video(path, spec)
     pixels = torch.stack([preprocess(Image.fromarray(f)) for f in frames])
-    dtype = next(clip_model.parameters()).dtype
-    emb = torch.cat([frame_embeddings(clip_model, c.to(device, dtype)) for c in torch.split(pixels, batch_size)])
+    emb = embed_frames(clip_model, pixels, batch_size, device)
     return emb.to(torch.float16).cpu().numpy(), attrs
 
 

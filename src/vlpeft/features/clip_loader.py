@@ -136,3 +136,10 @@ def image_grid_features(model: CLIP, images: torch.Tensor) -> torch.Tensor:
 def frame_embeddings(model: CLIP, frames: torch.Tensor) -> torch.Tensor:
     """One ``encode_image`` embedding per frame, ``(T, D)`` (512-d for ViT-B/32)."""
     return model.encode_image(frames)
+
+
+def embed_frames(model: CLIP, frames: torch.Tensor, batch_size: int, device: str | torch.device) -> torch.Tensor:
+    """`frame_embeddings` of ``(T, 3, S, S)`` frames in chunks of ``batch_size``, on ``device`` in the
+    model's dtype (fp16 on CUDA as clip.load gives it, fp32 on CPU)."""
+    dtype = next(model.parameters()).dtype
+    return torch.cat([frame_embeddings(model, c.to(device, dtype)) for c in torch.split(frames, batch_size)])

@@ -23,7 +23,7 @@ from vlpeft.provenance import frames_attrs
 from vlpeft.video.frames import FrameReader
 
 from .cache import add_dataset, h5_writer
-from .clip_loader import frame_embeddings, image_grid_features, is_resnet, load_clip, resolve_checkpoint
+from .clip_loader import embed_frames, image_grid_features, is_resnet, load_clip, resolve_checkpoint
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 JPEG_EXTENSIONS = (".jpg", ".jpeg")
@@ -137,11 +137,10 @@ def _write_videos(
     f, model: torch.nn.Module, loader: DataLoader, ids: list[str], device: str, batch_size: int, bar: ProgressBar
 ) -> int:
     """Frames of several videos are encoded together in chunks of ``batch_size``, then split back."""
-    dtype = next(model.parameters()).dtype
     n_frames = 0
     for batch in loader:  # a list of (index, (T, 3, S, S), timestamps)
         frames = torch.cat([x for _, x, _ in batch])
-        emb = torch.cat([frame_embeddings(model, c.to(device, dtype)) for c in torch.split(frames, batch_size)])
+        emb = embed_frames(model, frames, batch_size, device)
         for (i, _, times), e in zip(batch, torch.split(emb, [len(x) for _, x, _ in batch])):
             add_dataset(
                 f, ids[i], e.to(torch.float16).cpu().numpy(), {"timestamps": times} if times is not None else None
