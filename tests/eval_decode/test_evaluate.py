@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tinyworld import image_train_config
 
 from vlpeft.cli import main
 from vlpeft.eval.decode import generation_kwargs, true_false_ids
@@ -15,7 +16,7 @@ from vlpeft.io import read_jsonl
 from vlpeft.models import load_tokenizer
 from vlpeft.pet import count_parameters, load_adapter
 from vlpeft.tasks import TASKS
-from vlpeft.train import RunSpec, TrainConfig, train_run
+from vlpeft.train import RunSpec, train_run
 from vlpeft.train.build import build_run_model
 from vlpeft.train.data import Collator, TaskData, TextOptions, load_examples
 
@@ -24,19 +25,7 @@ from vlpeft.train.data import Collator, TaskData, TextOptions, load_examples
 def image_run(world, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "image"
     spec = RunSpec(group="image", backbone="t5", method="adapter_single", seed=4, tasks=["vqa", "gqa", "nlvr"])
-    train_run(
-        TrainConfig(
-            run=spec,
-            data=str(world["data"]),
-            backbone=str(world["t5"]),
-            out=str(out),
-            features_image=str(world["image"]),
-            epochs=1,
-            batch_size=4,
-            lr=1e-2,
-            progress=False,
-        )
-    )
+    train_run(image_train_config(world, out, spec, epochs=1, lr=1e-2))
     return out
 
 

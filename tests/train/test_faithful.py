@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from tinyworld import image_train_config
 
 from vlpeft.tasks import TASKS
 from vlpeft.train.data import training_examples
@@ -86,23 +87,11 @@ def test_best_average_validation_epoch_is_kept_and_reported(world, tmp_path):
 
     from vlpeft.eval.evaluate import evaluate_run
     from vlpeft.pet.adapter_io import read_adapter_header
-    from vlpeft.train import RunSpec, TrainConfig, train_run
+    from vlpeft.train import RunSpec, train_run
 
     def cfg(out, **kw):
         run = RunSpec(group="image", backbone="t5", method="bitfit", seed=3, tasks=["vqa", "nlvr"])
-        return TrainConfig(
-            run=run,
-            data=str(world["data"]),
-            backbone=str(world["t5"]),
-            out=str(out),
-            features_image=str(world["image"]),
-            epochs=3,
-            batch_size=4,
-            lr=5e-2,
-            progress=False,
-            keep_best_val=True,
-            **kw,
-        )
+        return image_train_config(world, out, run, epochs=3, lr=5e-2, keep_best_val=True, **kw)
 
     ref = tmp_path / "ref"
     train_run(cfg(ref))

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tinyworld import image_train_config
 
 from vlpeft.train import RunSpec, TrainConfig, train_run
 from vlpeft.train import checkpoint as ckpt
@@ -17,18 +18,7 @@ class Killed(Exception):
 
 def _cfg(world, out, **kw) -> TrainConfig:
     run = RunSpec(group="image", backbone="t5", method="lora_single", seed=5)
-    base = dict(
-        run=run,
-        data=str(world["data"]),
-        backbone=str(world["t5"]),
-        out=str(out),
-        features_image=str(world["image"]),
-        epochs=1,
-        batch_size=4,
-        progress=False,
-        checkpoint_every=3,
-    )
-    return TrainConfig(**{**base, **kw})
+    return image_train_config(world, out, run, **{"epochs": 1, "checkpoint_every": 3, **kw})
 
 
 def _files(out: Path) -> dict[str, bytes]:

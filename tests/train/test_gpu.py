@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from tinyworld import image_train_config
 
 from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.train import RunSpec, TrainConfig, train_run
@@ -25,19 +26,7 @@ def _cfg(world, out, method: str, device: str, precision: str = "fp32", **kw) ->
     run = RunSpec(
         group="image", backbone="t5", method=method, seed=5, tasks=["vqa", "nlvr", "caption"], precision=precision
     )
-    return TrainConfig(
-        run=run,
-        data=str(world["data"]),
-        backbone=str(world["t5"]),
-        out=str(out),
-        features_image=str(world["image"]),
-        epochs=1,
-        batch_size=4,
-        lr=1e-2,
-        device=device,
-        progress=False,
-        **kw,
-    )
+    return image_train_config(world, out, run, epochs=1, lr=1e-2, device=device, **kw)
 
 
 def _losses(out) -> list[float]:

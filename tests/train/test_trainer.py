@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tinyworld import image_train_config
 
 from vlpeft.train import RunSpec, TrainConfig, train_run
 from vlpeft.train import checkpoint as ckpt
@@ -16,17 +17,7 @@ class Killed(Exception):
 
 def _cfg(world, out, **kw) -> TrainConfig:
     run = RunSpec(group="image", backbone="t5", method=kw.pop("method", "adapter_single"), seed=3)
-    base = dict(
-        run=run,
-        data=str(world["data"]),
-        backbone=str(world["t5"]),
-        out=str(out),
-        features_image=str(world["image"]),
-        epochs=2,
-        batch_size=4,
-        progress=False,
-    )
-    return TrainConfig(**{**base, **kw})
+    return image_train_config(world, out, run, **{"epochs": 2, **kw})
 
 
 def _kill_at(step: int):

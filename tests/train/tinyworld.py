@@ -113,3 +113,19 @@ def world(tmp_path_factory) -> dict[str, Path]:
     paths = write_world(root)
     paths["t5"] = write_backbone(paths["data"], root / "t5", "t5")
     return paths
+
+
+def image_train_config(world: dict[str, Path], out, run, **kw):
+    """A `TrainConfig` of ``run`` on the tiny world's image features and T5 (batch 4, no progress
+    bars); ``kw`` sets the rest (epochs, lr, device, ...)."""
+    from vlpeft.train import TrainConfig
+
+    base = dict(
+        data=str(world["data"]),
+        backbone=str(world["t5"]),
+        out=str(out),
+        features_image=str(world["image"]),
+        batch_size=4,
+        progress=False,
+    )
+    return TrainConfig(run=run, **{**base, **kw})
