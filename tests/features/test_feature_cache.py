@@ -115,3 +115,32 @@ def test_bad_inputs(clip_ckpts, image_dir, tmp_path, capsys):
     assert not (tmp_path / "x.h5").exists()
     with pytest.raises(FileNotFoundError):
         FeatureReader(tmp_path / "missing.h5")
+
+
+def test_small_caches_are_read_once_and_kept_in_memory(tmp_path, monkeypatch):
+    from vlpeft.features.cache import H5Reader, add_dataset, h5_writer
+
+    path = tmp_path / "image.h5"
+    grids = {f"img{i}": np.random.default_rng(i).standard_normal((49, 8)).astype(np.float16) for i in range(3)}
+    with h5_writer(path, {"encoder": "test", "kind": "image"}) as f:
+        for key, grid in grids.items():
+            add_dataset(f, key, grid)
+    reads = []
+    real_get = H5Reader.get
+    monkeypatch.setattr(H5Reader, "get", lambda self, key: reads.append(key) or real_get(self, key))
+
+    kept = FeatureReader(path, memory_limit=path.stat().st_size)
+    for _ in range(3):
+        for key, grid in grids.items():
+            got = kept.get(key)
+            assert got.dtype == np.float32 and np.array_equal(got, grid.astype(np.float32))
+            got += 1  # the caller's copy: a later read is unchanged
+    assert reads == list(grids)  # each entry read from the file once
+    with pytest.raises(KeyError, match="img9"):
+        kept.get("img9")
+
+    reads.clear()
+    too_big = FeatureReader(path, memory_limit=path.stat().st_size - 1)
+    for _ in range(2):
+        too_big.get("img0")
+    assert reads == ["img0", "img0"]  # larger than the limit: read from disk every time

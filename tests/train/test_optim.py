@@ -45,6 +45,37 @@ def test_optimizer_settings():
     opt = build_optimizer(Block(), lr=1e-3)
     assert [g["weight_decay"] for g in opt.param_groups] == [0.01, 0.0]
     assert all(g["eps"] == 1e-6 and tuple(g["betas"]) == (0.9, 0.999) for g in opt.param_groups)
+    assert opt.defaults["fused"] is True  # the CPU's fused kernel (CUDA: torch's default, as the official scripts)
+
+
+def test_fused_cpu_step_matches_the_per_tensor_adamw():
+    torch.manual_seed(0)
+    model = Block()
+    twin = Block()
+    twin.load_state_dict(model.state_dict())
+    ours = build_optimizer(twin, lr=1e-2)
+    params, (decay, no_decay) = dict(model.named_parameters()), decay_split(model)
+    ref_all = torch.optim.AdamW(
+        [
+            {"params": [params[n] for n in decay], "weight_decay": 0.01},
+            {"params": [params[n] for n in no_decay], "weight_decay": 0.0},
+        ],
+        lr=1e-2,
+        betas=(0.9, 0.999),
+        eps=1e-6,
+        foreach=False,
+    )
+    x = torch.randn(8, 4)
+    for _ in range(5):
+        for m, opt in ((model, ref_all), (twin, ours)):
+            opt.zero_grad()
+            (m.LayerNorm(m.final_layer_norm(m.self_attn_layer_norm(m.fc(x)))) ** 2).sum().backward()
+            opt.step()
+    for (name, a), b in zip(model.named_parameters(), twin.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_optimizer_refuses_a_frozen_model():
     frozen = nn.Linear(2, 2).requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable"):
         build_optimizer(frozen, lr=1e-3)

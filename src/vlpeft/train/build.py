@@ -72,12 +72,15 @@ def backbone_display_name(backbone: str) -> str:
     return Path(str(backbone).rstrip("/")).name
 
 
+FEATURES_IN_MEMORY = 2 << 30  # bytes: feature caches up to this size are read once and kept in memory
+
+
 def open_features(spec: RunSpec, features_image: str | None, features_video: str | None) -> FeatureReader:
     """The feature cache of the run's group (a clear error when the flag for it is missing)."""
     path = features_video if spec.group == "video" else features_image
     if not path:
         raise ValueError(f"{spec.group} runs need --features-{spec.group}")
-    return FeatureReader(path)
+    return FeatureReader(path, memory_limit=FEATURES_IN_MEMORY)
 
 
 def feature_dim(reader: FeatureReader, spec: TaskSpec, example: dict[str, Any]) -> int:
