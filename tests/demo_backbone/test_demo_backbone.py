@@ -144,6 +144,10 @@ def test_saved_directory_loads_offline(built):
     else:
         assert (tok.pad_token_id, tok.eos_token_id, tok.unk_token_id) == (0, 1, 2)
     assert not any("visual_embedding" in k for k in model.state_dict())  # projection discarded
+    # no dropout (PretrainSettings.dropout), and fine-tuning keeps the saved config's
+    rates = {k: v for k, v in model.config.to_dict().items() if k.endswith("dropout") or k == "dropout_rate"}
+    assert rates and set(rates.values()) == {0.0}, rates
+    assert summary["settings"]["dropout"] == 0.0
 
 
 def test_build_model_accepts_it(built):

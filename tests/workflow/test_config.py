@@ -243,3 +243,25 @@ def test_typed_method_configs_resolve_without_torch_and_match_the_registry():
         resolve("lora_single", "bart", {"dropout": 1})
     with pytest.raises(ValueError, match=r"'r' must be divisible by num_heads=4"):
         resolve("vl_pet_large", "bart", {"r": 10})
+
+
+def test_epochs_per_group_and_per_method(tmp_path):
+    path = tmp_path / "epochs.yaml"
+    path.write_text(textwrap.dedent("""\
+        dataset: test
+        seeds: [42]
+        groups:
+          image: {methods: [full_finetuning, adapter_single], backbones: [bart], epochs: 3}
+          video: {methods: [full_finetuning, adapter_single], backbones: [bart], epochs: 7}
+        train: {method_epochs: {adapter_single: 9}}
+    """))
+    proc = snakemake(["-n", "-p", "--configfile", str(path)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = {}
+    for line in proc.stdout.splitlines():
+        words = line.split()
+        if "train" in words and "--epochs" in words:
+            got[(words[words.index("--group") + 1], words[words.index("--method") + 1])] = int(
+                words[words.index("--epochs") + 1])
+    assert got == {("image", "full_finetuning"): 3, ("video", "full_finetuning"): 7,
+                   ("image", "adapter_single"): 9, ("video", "adapter_single"): 9}, proc.stdout[-3000:]

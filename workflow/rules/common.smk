@@ -110,8 +110,10 @@ def group_features(wildcards):
     return feature_file(wildcards.group)
 
 
-def epochs(method):
-    return config["train"].get("method_epochs", {}).get(method, config["train"]["epochs"])
+def epochs(group, method):
+    """train.method_epochs[method], else groups.<group>.epochs, else train.epochs."""
+    default = config["groups"][group].get("epochs", config["train"]["epochs"])
+    return config["train"].get("method_epochs", {}).get(method, default)
 
 
 # The one spelling of a run's folder: a wildcard pattern for the rules, run_dir() for one run.
@@ -181,7 +183,7 @@ def _group(wildcards):
 def _train_recipe(wildcards):
     """The recipe flags of a run, as words (the shell command quotes each)."""
     train = config["train"]
-    words = ["--epochs", epochs(wildcards.method), "--lr-scale", train["lr_scale"]]
+    words = ["--epochs", epochs(wildcards.group, wildcards.method), "--lr-scale", train["lr_scale"]]
     words += ["--warmup-ratio", train["warmup_ratio"], "--grad-clip", train["grad_clip"]]
     words += ["--checkpoint-every", train["checkpoint_every"], "--device", train["device"]]
     if train.get("lr") is not None:  # null = the method's paper lr

@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{help_} (default {getattr(d, name)})",
         )
     parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        default=d.dropout,
+        help=f"every dropout probability of the backbone, kept by fine-tuning (default {d.dropout})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         "lr",
         "seed",
         "threads",
+        "dropout",
     )
     settings = PretrainSettings(arch=args.arch, **{k: getattr(args, k) for k in fields})
     summary = build_demo_backbone(args.data, args.out, settings, args.features_image, args.features_video)
