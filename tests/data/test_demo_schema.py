@@ -103,3 +103,24 @@ def test_question_types_are_mixed(tiny_world: Path) -> None:
     for task, least in (("vqa", 4), ("gqa", 6), ("tvqa", 6), ("how2qa", 6)):
         types = Counter(ex["question_type"] for ex in rows(tiny_world, task, "train"))
         assert len(types) >= least, (task, types)
+
+
+def test_nlvr_sentences_alone_do_not_tell_the_label() -> None:
+    """A reader of the statements without the images (the majority label of each sentence on one
+    half of the rows) scores chance on the other half: the statement is drawn apart from its label."""
+    import random
+
+    from vlpeft.data.demo.image_tasks import nlvr_rows
+    from vlpeft.data.demo.scene import sample_scene
+
+    rng = random.Random(0)
+    images = [(f"img{i}", sample_scene(rng, 128, 2, 3)) for i in range(300)]
+    examples = nlvr_rows("train", images, 1200, random.Random(1))
+    fit, held = examples[:600], examples[600:]
+    votes: dict[str, Counter] = {}
+    for ex in fit:
+        votes.setdefault(ex["sentence"], Counter())[ex["label"]] += 1
+    guess = [votes[ex["sentence"]].most_common(1)[0][0] if ex["sentence"] in votes else True for ex in held]
+    accuracy = sum(g == ex["label"] for g, ex in zip(guess, held)) / len(held)
+    assert 0.42 < accuracy < 0.58, accuracy
+    assert Counter(ex["label"] for ex in examples) == {True: 600, False: 600}

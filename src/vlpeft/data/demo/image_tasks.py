@@ -12,8 +12,8 @@ import random
 from collections.abc import Callable, Sequence
 
 from .sampling import check_count, draw_balanced
-from .scene import COLORS, NUMBER_WORDS, PLURAL, RELATIONS, SHAPES, Obj, Scene, relation
-from .text import count_noun, image_captions
+from .scene import COLORS, PLURAL, RELATIONS, SHAPES, Obj, Scene, relation
+from .text import image_captions
 
 Images = Sequence[tuple[str, Scene]]
 QA = tuple[str, str, str, str] | None
@@ -246,91 +246,48 @@ def _count(sc: Scene, what: str) -> int:
     return len(sc.find(shape=what)) if what in SHAPES else len(sc.find(color=what))
 
 
-def _thing(what: str, n: int | None = None) -> str:
-    """``circles``/``red objects`` (plural) or ``one circle`` (with a number)."""
-    if n is None:
-        return PLURAL[what] if what in SHAPES else f"{what} objects"
-    return count_noun(n, what) if what in SHAPES else f"{NUMBER_WORDS[n]} {what} object{'s' * (n != 1)}"
-
-
-def s_more(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, bool]:
-    side = rng.randrange(2)
-    what = rng.choice(SHAPES + tuple(COLORS))
-    names = ("left", "right")
-    truth = _count(lr[side], what) > _count(lr[1 - side], what)
-    return f"the {names[side]} image has more {_thing(what)} than the {names[1 - side]} image", truth
-
-
-def s_both(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, bool]:
-    o = rng.choice(lr[0].objects + lr[1].objects)
-    return f"both images contain a {o.name}", all(sc.find(o.color, o.shape) for sc in lr)
-
-
-def s_only(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, bool]:
-    side = rng.randrange(2)
-    o = rng.choice(lr[0].objects + lr[1].objects)
-    names = ("left", "right")
-    truth = bool(lr[side].find(o.color, o.shape)) and not lr[1 - side].find(o.color, o.shape)
-    return f"the {names[side]} image contains a {o.name} but the {names[1 - side]} image does not", truth
-
-
-def s_exactly(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, bool]:
-    side = rng.randrange(2)
-    what = rng.choice(SHAPES)
-    n = max(1, _count(lr[side], what) + rng.choice((-1, 0, 0, 1)))
-    return f"the {('left', 'right')[side]} image contains exactly {_thing(what, n)}", _count(lr[side], what) == n
-
-
-def s_total(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, bool]:
-    what = rng.choice(list(COLORS))
-    total = _count(lr[0], what) + _count(lr[1], what)
-    n = max(1, total + rng.choice((-1, 0, 0, 1)))
-    return f"the two images contain {_thing(what, n)} in total", total == n
-
-
-def s_same(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, bool]:
-    what = rng.choice(SHAPES + tuple(COLORS))
-    return f"the two images have the same number of {_thing(what)}", _count(lr[0], what) == _count(lr[1], what)
-
-
-def _attribute(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, str]:
-    """A colour or a shape (half the time each) seen in one of the two images, and its phrase."""
-    o = rng.choice(lr[0].objects + lr[1].objects)
-    return (o.color, f"a {o.color} object") if rng.random() < 0.5 else (o.shape, f"a {o.shape}")
-
-
 def _has(sc: Scene, what: str) -> bool:
     return _count(sc, what) > 0
 
 
-def s_side_has(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, bool]:
-    side = rng.randrange(2)
-    what, phrase = _attribute(lr, rng)
-    return f"the {('left', 'right')[side]} image contains {phrase}", _has(lr[side], what)
+def _phrase(what: str) -> str:
+    return f"a {what}" if what in SHAPES else f"a {what} object"
 
 
-def s_both_have(lr: tuple[Scene, Scene], rng: random.Random) -> tuple[str, bool]:
-    what, phrase = _attribute(lr, rng)
-    return f"both images contain {phrase}", _has(lr[0], what) and _has(lr[1], what)
+def s_side_has(lr: tuple[Scene, Scene], side: int, what: str) -> tuple[str, bool]:
+    return f"the {('left', 'right')[side]} image contains {_phrase(what)}", _has(lr[side], what)
 
 
-# Version 2: statements about one attribute (a colour or a shape) of one or both images, which a
-# tiny model can verify; the comparisons and counts of version 1 were memorised, never generalised.
+def s_both_have(lr: tuple[Scene, Scene], side: int, what: str) -> tuple[str, bool]:
+    return f"both images contain {_phrase(what)}", _has(lr[0], what) and _has(lr[1], what)
+
+
+# Version 2: statements about one attribute (a colour or a shape) of one or both images; the
+# comparisons and counts of version 1 were memorised, never generalised.
 NLVR_MAKERS = (s_side_has, s_both_have)
 
 
 def nlvr_rows(split: str, images: Images, n: int, rng: random.Random) -> list[dict]:
-    """Statements about random image pairs; half of the labels (shuffled) are true."""
+    """Statements about random image pairs; half of the labels (shuffled) are true.
+
+    Version 3: each statement (its maker, side, and a colour or a shape, half the time each) is drawn
+    before and apart from its label, then image pairs are drawn until one makes it true or false as
+    wanted; so the sentence alone tells nothing (version 2 drew the statement from the pair, and a
+    text-only reader scored 58 % on its test split).
+    """
     rows: list[dict] = []
     seen = set()
     pool = list(images)
     labels = [i % 2 == 0 for i in range(n)] if len(pool) >= 2 else []
     rng.shuffle(labels)
     for i, want in enumerate(labels):
-        for attempt in range(300):  # random pairs and statement types until one has the wanted label
+        maker = NLVR_MAKERS[i % len(NLVR_MAKERS)]
+        for attempt in range(3000):  # random pairs until one gives the statement the wanted label
+            if attempt % 300 == 0:  # a new statement now and then: a small world may have no fitting pair
+                side = rng.randrange(2)
+                what = rng.choice(list(COLORS)) if rng.random() < 0.5 else rng.choice(SHAPES)
             (a, sa), (b, sb) = rng.sample(pool, 2)
-            maker = NLVR_MAKERS[(i + attempt // 30) % len(NLVR_MAKERS)]
-            sentence, truth = maker((sa, sb), rng)
+            sentence, truth = maker((sa, sb), side, what)
             if truth == want and (a, b, sentence) not in seen:
                 seen.add((a, b, sentence))
                 rows.append(

@@ -10,7 +10,7 @@ from typing import Any
 
 from vlpeft.tasks import IMAGE_TASKS, SPLITS, VIDEO_TASKS
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: NLVR2 statements drawn apart from their labels (image_tasks.nlvr_rows)
 
 # Version 2: more questions and statements, fewer caption images (each caption row trains on all its
 # references: 600 images made 56 % of the training steps), 200 NLVR2 test pairs (+-3.5 points of noise),
