@@ -39,6 +39,7 @@ def test_test_config_is_a_small_override():
     # from test.yaml
     assert (cfg["dataset"], cfg["demo"]["size"], cfg["train"]["epochs"], cfg["train"]["lr_scale"]) == ("test", "tiny", 1, 1.0)
     assert cfg["groups"]["image"]["methods"] == ["adapter_single", "vl_pet_large"]
+    assert all("epochs" not in g for g in cfg["groups"].values())  # train.epochs: 1 for every test run
     # merged from config/config.yaml
     assert cfg["groups"]["image"]["tasks"] == ["vqa", "gqa", "nlvr", "caption"]
     assert cfg["train"]["grad_clip"] == 5.0 and cfg["method_overrides"]["lora_single"] == {"r": 8, "alpha": 2}
@@ -53,6 +54,7 @@ def test_paper_overrides_drop_the_demo_entries(name, group, backbone):
     assert list(cfg["train"]["batch_size"]) == [backbone]
     assert cfg["method_overrides"] == {}  # the registry's paper defaults, not the demo's scaled ones
     assert cfg["train"]["lr_scale"] == 1.0 and cfg["train"]["epochs"] >= 7 and cfg["seeds"] == [42, 43, 9595]
+    assert "epochs" not in cfg["groups"][group]  # the demo's group epochs do not leak into a paper run
 
 
 def test_merge_rules():
