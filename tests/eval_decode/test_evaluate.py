@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from tinyworld import image_train_config
+from tinyworld import evaluate_tiny, image_train_config
 
 from vlpeft.cli import main
 from vlpeft.eval.decode import generation_kwargs, true_false_ids
-from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.eval.metrics import average, score_task
 from vlpeft.features.cache import FeatureReader
 from vlpeft.io import read_jsonl
@@ -30,17 +29,7 @@ def image_run(world, tmp_path_factory) -> Path:
 
 
 def _evaluate(world, run, **kw):
-    return evaluate_run(
-        run,
-        str(world["data"]),
-        str(world["t5"]),
-        features_image=str(world["image"]),
-        features_video=str(world["video"]),
-        batch_size=3,
-        device="cpu",
-        progress=False,
-        **kw,
-    )
+    return evaluate_tiny(world, run, features_video=str(world["video"]), batch_size=3, **kw)
 
 
 def test_round_trip_writes_sorted_predictions_and_consistent_metrics(world, image_run):

@@ -34,18 +34,9 @@ def _inputs_embeds(model, seed=0):
 
 @pytest.fixture(scope="module")
 def exported(pworld, tmp_path_factory):
-    from vlpeft.eval.evaluate import evaluate_run
+    from tinyworld import evaluate_tiny
 
-    evaluate_run(
-        pworld["image_run"],
-        str(pworld["data"]),
-        str(pworld["t5"]),
-        features_image=str(pworld["image"]),
-        batch_size=2,
-        device="cpu",
-        progress=False,
-        meteor=False,
-    )  # metrics.json for the card
+    evaluate_tiny(pworld, pworld["image_run"], batch_size=2, meteor=False)  # metrics.json for the card
     root = tmp_path_factory.mktemp("exports")
     out = {
         "lora": export_run(pworld["image_run"], root / "lora", backbone=str(pworld["t5"])),

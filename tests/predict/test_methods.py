@@ -2,8 +2,8 @@
 
 import pytest
 from predictworld import train
+from tinyworld import evaluate_tiny
 
-from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.io import read_jsonl
 from vlpeft.predict import Inputs, predict
 from vlpeft.tasks import TASKS
@@ -22,16 +22,7 @@ FAMILIES = {
 @pytest.mark.parametrize("method", sorted(FAMILIES))
 def test_every_family_predicts_what_evaluate_decodes(pworld, tmp_path, method):
     run = train(pworld, tmp_path / method, "image", method, ["vqa", "nlvr"], FAMILIES[method])
-    evaluate_run(
-        run,
-        str(pworld["data"]),
-        str(pworld["t5"]),
-        features_image=str(pworld["image"]),
-        batch_size=2,
-        device="cpu",
-        progress=False,
-        meteor=False,
-    )
+    evaluate_tiny(pworld, run, batch_size=2, meteor=False)
     for task in ("vqa", "nlvr"):
         ex = load_examples(pworld["data"], TASKS[task], "test")[1]
         want = {r["id"]: r["prediction"] for r in read_jsonl(run / "predictions" / f"{task}.jsonl")}[ex["id"]]

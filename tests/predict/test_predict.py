@@ -5,9 +5,9 @@ import json
 
 import numpy as np
 import pytest
+from tinyworld import evaluate_tiny
 
 from vlpeft.cli import main
-from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.features.cache import FeatureReader
 from vlpeft.features.clip_loader import load_clip
 from vlpeft.io import read_jsonl
@@ -21,17 +21,7 @@ def evaluated(pworld):
     """Test-split predictions of both runs, as `vlpeft evaluate` writes them."""
     out = {}
     for run in ("image_run", "video_run"):
-        evaluate_run(
-            pworld[run],
-            str(pworld["data"]),
-            str(pworld["t5"]),
-            features_image=str(pworld["image"]),
-            features_video=str(pworld["video"]),
-            batch_size=2,
-            device="cpu",
-            progress=False,
-            meteor=False,
-        )
+        evaluate_tiny(pworld, pworld[run], features_video=str(pworld["video"]), batch_size=2, meteor=False)
         for task in open_source(pworld[run]).spec.tasks:
             out[task] = {r["id"]: r["prediction"] for r in read_jsonl(pworld[run] / "predictions" / f"{task}.jsonl")}
     return out

@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from tinyworld import image_train_config
+from tinyworld import evaluate_tiny, image_train_config
 
 from vlpeft.tasks import TASKS
 from vlpeft.train.data import training_examples
@@ -85,7 +85,6 @@ def test_best_average_validation_epoch_is_kept_and_reported(world, tmp_path):
     scores beside the last epoch's (docs/methods.md C.8); a resumed run keeps the same best."""
     import json
 
-    from vlpeft.eval.evaluate import evaluate_run
     from vlpeft.pet.adapter_io import read_adapter_header
     from vlpeft.train import RunSpec, train_run
 
@@ -115,16 +114,7 @@ def test_best_average_validation_epoch_is_kept_and_reported(world, tmp_path):
     for name in ("adapter.safetensors", "adapter_best.safetensors", "train_log.jsonl"):
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
 
-    metrics = evaluate_run(
-        ref,
-        str(world["data"]),
-        str(world["t5"]),
-        split="val",
-        features_image=str(world["image"]),
-        batch_size=3,
-        device="cpu",
-        progress=False,
-    )
+    metrics = evaluate_tiny(world, ref, split="val", batch_size=3)
     assert metrics["best_avg_val"]["epoch"] == best["epoch"]
     assert metrics["best_avg_val"]["average"] == pytest.approx(best["average"])  # val split: the same scores
     assert sorted(p.name for p in (ref / "predictions_best_val").iterdir()) == ["nlvr.jsonl", "vqa.jsonl"]

@@ -9,9 +9,8 @@ import math
 
 import pytest
 import torch
-from tinyworld import image_train_config
+from tinyworld import evaluate_tiny, image_train_config
 
-from vlpeft.eval.evaluate import evaluate_run
 from vlpeft.train import RunSpec, TrainConfig, train_run
 
 pytestmark = [
@@ -39,17 +38,7 @@ def test_cuda_train_and_evaluate(world, tmp_path, method):
     train_run(_cfg(world, out, method, "cuda"))
     losses = _losses(out)
     assert losses and all(math.isfinite(x) for x in losses)
-    metrics = evaluate_run(
-        out,
-        str(world["data"]),
-        str(world["t5"]),
-        split="val",
-        features_image=str(world["image"]),
-        batch_size=3,
-        device="cuda",
-        progress=False,
-        meteor=False,
-    )
+    metrics = evaluate_tiny(world, out, split="val", batch_size=3, device="cuda", meteor=False)
     assert set(metrics["tasks"]) == {"vqa", "nlvr", "caption"} and math.isfinite(metrics["average"])
 
 

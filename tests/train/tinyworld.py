@@ -129,3 +129,12 @@ def image_train_config(world: dict[str, Path], out, run, **kw):
         progress=False,
     )
     return TrainConfig(run=run, **{**base, **kw})
+
+
+def evaluate_tiny(world: dict[str, Path], run, **kw):
+    """`evaluate_run` of ``run`` on a tiny world (this one or tests/predict's) with its T5 and image
+    features, on the CPU, no progress bars; ``kw`` sets the rest (batch_size, split, meteor, ...)."""
+    from vlpeft.eval.evaluate import evaluate_run
+
+    base = dict(features_image=str(world["image"]), device="cpu", progress=False)
+    return evaluate_run(run, str(world["data"]), str(world["t5"]), **{**base, **kw})
